@@ -1,0 +1,1 @@
+"""pyha.config"""

@@ -1,0 +1,148 @@
+"""Copying /etc/ha.d to the peer over SSH: the job of heartbeat's ha_propagate, done safely.
+
+Three round trips, each a small POSIX sh script on stdin (the peer may not have pyha yet):
+`probe` learns the peer's node name and the routes it would use back to us, `fetch` reads
+the peer's current files (for the diff and backups), `install` stages every file in a
+private temp directory beside the target, and only when all are staged renames them into
+place, so a broken connection leaves the peer's old files untouched.
+"""
+
+import base64
+import re
+import shlex
+import time
+from typing import Dict, List, Optional, Tuple
+
+from pyha.host.files import CHANGED, CREATED, UNCHANGED, FileChange, unified_diff
+from pyha.host.ssh import Peer, SshError
+
+HA_FILES = ("ha.cf", "haresources", "authkeys")
+
+
+class PeerFacts(object):
+    __slots__ = ("name", "uid", "routes")
+
+    def __init__(self, name, uid, routes):
+        # type: (str, int, Dict[str, Tuple[Optional[str], Optional[str]]]) -> None
+        self.name = name
+        self.uid = uid
+        self.routes = routes  # our address -> (peer's outgoing interface, peer's source address)
+
+
+_ROUTE_RE = re.compile(r"\bdev\s+(\S+)(?:.*?\bsrc\s+(\S+))?")
+
+
+def parse_route_get(line):
+    # type: (str) -> Tuple[Optional[str], Optional[str]]
+    """`ip -o -4 route get X` output -> (dev, src); (None, None) when there is no route."""
+    m = _ROUTE_RE.search(line)
+    if not m:
+        return None, None
+    return m.group(1), m.group(2)
+
+
+def probe(peer, our_addresses):
+    # type: (Peer, List[str]) -> PeerFacts
+    lines = ["echo \"name=$(uname -n)\"", "echo \"uid=$(id -u)\""]
+    for addr in our_addresses:
+        q = shlex.quote(addr)
+        lines.append("echo \"route %s=$(ip -o -4 route get %s 2>/dev/null | head -n 1)\"" % (addr, q))
+    out = peer.run_script("\n".join(lines) + "\n").stdout
+    name, uid, routes = None, -1, {}
+    for line in out.splitlines():
+        if line.startswith("name="):
+            name = line[5:].strip()
+        elif line.startswith("uid="):
+            try:
+                uid = int(line[4:].strip())
+            except ValueError:
+                uid = -1
+        elif line.startswith("route "):
+            key, _, value = line[6:].partition("=")
+            routes[key] = parse_route_get(value)
+    if not name:
+        raise SshError("the peer %s did not report its node name (uname -n)" % peer.host)
+    return PeerFacts(name, uid, routes)
+
+
+def fetch(peer, directory="/etc/ha.d"):
+    # type: (Peer, str) -> Dict[str, Tuple[str, int]]
+    """The peer's current files as {name: (text, mode)}; missing files are left out."""
+    script = ["d=%s" % shlex.quote(directory)]
+    for name in HA_FILES:
+        script.append(
+            'if [ -f "$d/%s" ]; then echo "@@file %s $(stat -c %%a "$d/%s")"; base64 "$d/%s"; '
+            'echo "@@end"; fi' % (name, name, name, name))
+    out = peer.run_script("\n".join(script) + "\n").stdout
+    files = {}
+    current = None  # type: Optional[Tuple[str, int]]
+    chunks = []  # type: List[str]
+    for line in out.splitlines():
+        if line.startswith("@@file "):
+            parts = line.split()
+            current = (parts[1], int(parts[2], 8))
+            chunks = []
+        elif line == "@@end" and current is not None:
+            data = base64.b64decode("".join(chunks).encode("ascii"))
+            files[current[0]] = (data.decode("utf-8", "replace"), current[1])
+            current = None
+        elif current is not None:
+            chunks.append(line.strip())
+    return files
+
+
+def plan(current, wanted, directory="/etc/ha.d"):
+    # type: (Dict[str, Tuple[str, int]], Dict[str, Tuple[str, int]], str) -> List[FileChange]
+    changes = []
+    for name in sorted(wanted):
+        text, mode = wanted[name]
+        path = "%s/%s" % (directory.rstrip("/"), name)
+        if name not in current:
+            changes.append(FileChange(path, CREATED, unified_diff("", text, name), mode=mode))
+        elif current[name] == (text, mode):
+            changes.append(FileChange(path, UNCHANGED, mode=mode))
+        else:
+            old_text, old_mode = current[name]
+            diff = unified_diff(old_text, text, name) if old_text != text else \
+                "mode %04o -> %04o\n" % (old_mode, mode)
+            changes.append(FileChange(path, CHANGED, diff, mode=mode))
+    return changes
+
+
+def install_script(wanted, changes, directory="/etc/ha.d", now=None):
+    # type: (Dict[str, Tuple[str, int]], List[FileChange], str, Optional[float]) -> str
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
+    todo = [c for c in changes if c.status != UNCHANGED]
+    out = ["set -e", "umask 077", "d=%s" % shlex.quote(directory), 'mkdir -p "$d"',
+           'tmp=$(mktemp -d "$d/.pyha-sync.XXXXXX")', "trap 'rm -rf \"$tmp\"' EXIT"]
+    for change in todo:
+        name = change.path.rsplit("/", 1)[1]
+        text, mode = wanted[name]
+        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        out.append('base64 -d > "$tmp/%s" <<\'PYHA_EOF\'' % name)
+        out.extend(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+        out.append("PYHA_EOF")
+        out.append('chmod %04o "$tmp/%s"' % (mode, name))
+        out.append('chown 0:0 "$tmp/%s" 2>/dev/null || true' % name)
+    # Everything is staged; from here on only renames, which cannot leave a partial file.
+    for change in todo:
+        name = change.path.rsplit("/", 1)[1]
+        if change.status == CHANGED:
+            out.append('cp -p "$d/%s" "$d/%s.bak.%s"' % (name, name, stamp))
+            change.backup = "%s.bak.%s" % (change.path, stamp)
+        out.append('mv -f "$tmp/%s" "$d/%s"' % (name, name))
+    out.append("echo @@installed")
+    return "\n".join(out) + "\n"
+
+
+def push(peer, wanted, directory="/etc/ha.d", dry_run=False, now=None):
+    # type: (Peer, Dict[str, Tuple[str, int]], str, bool, Optional[float]) -> List[FileChange]
+    """Make the peer's files equal to `wanted`; returns what changed there (with diffs)."""
+    changes = plan(fetch(peer, directory), wanted, directory)
+    if dry_run or all(c.status == UNCHANGED for c in changes):
+        return changes
+    result = peer.run_script(install_script(wanted, changes, directory, now))
+    if "@@installed" not in result.stdout:
+        raise SshError("installing the files on %s did not complete: %s"
+                       % (peer.host, result.stderr.strip()))
+    return changes
