@@ -1,0 +1,104 @@
+"""Media over real sockets on loopback and a real pseudo-terminal pair (pyserial)."""
+
+import os
+import select
+import socket
+import time
+
+import pytest
+
+from pyha.media.serial_link import FrameSplitter, SerialMedium
+from pyha.media.udp import UdpMedium, open_udp_media
+
+FRAME = b">>>\nt=status\nsrc=ha1\n<<<\n"
+
+
+def _free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait_readable(medium, timeout=2.0):
+    r, _, _ = select.select([medium], [], [], timeout)
+    return bool(r)
+
+
+def test_ucast_on_loopback_roundtrip():
+    port = _free_port()
+    a = UdpMedium("lo", port, ["127.0.0.1"])
+    try:
+        assert a.send(b"hello") == 1
+        assert _wait_readable(a)
+        frames = a.receive()
+        assert frames and frames[0][0] == b"hello"
+        assert a.receive() == []  # non-blocking when empty
+    finally:
+        a.close()
+
+
+def test_self_destinations_are_skipped_but_medium_still_receives():
+    port = _free_port()
+    media = open_udp_media([("lo", "127.0.0.1"), ("lo", "127.0.0.1")], [], [], port,
+                           own_addresses={"127.0.0.1"})
+    try:
+        assert len(media) == 1 and media[0].name == "lo"
+        assert media[0].destinations == []
+        assert media[0].send(b"x") == 0
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        other.sendto(b"from-peer", ("127.0.0.1", port))
+        other.close()
+        assert _wait_readable(media[0])
+        assert media[0].receive()[0][0] == b"from-peer"
+    finally:
+        for m in media:
+            m.close()
+
+
+def test_two_ucast_lines_on_one_device_are_one_link():
+    port = _free_port()
+    media = open_udp_media([("lo", "127.0.0.2"), ("lo", "127.0.0.3")], [], [], port, own_addresses=set())
+    try:
+        assert [m.name for m in media] == ["lo"]
+        assert media[0].destinations == ["127.0.0.2", "127.0.0.3"]
+    finally:
+        for m in media:
+            m.close()
+
+
+def test_missing_interface_is_a_clear_error():
+    from pyha.media.base import MediumError
+    with pytest.raises(MediumError, match="eth9"):
+        UdpMedium("eth9", _free_port(), ["127.0.0.1"])
+
+
+def test_frame_splitter_handles_noise_partial_and_nul():
+    s = FrameSplitter()
+    assert s.feed(b"noise" + FRAME[:10]) == []
+    assert s.feed(FRAME[10:] + b"\0" + FRAME) == [FRAME, FRAME]
+    assert s.discarded == 5
+    assert s.feed(b"x" * 100000) == [] and len(s.buf) < 10
+
+
+def test_serial_over_pty_pair():
+    # A pseudo-terminal pair stands in for a null-modem cable (this machine has no UART).
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+    medium = SerialMedium(name, baud=19200)
+    try:
+        os.write(master, b"junk" + FRAME + FRAME[:7])
+        deadline = time.monotonic() + 2
+        got = []
+        while time.monotonic() < deadline and not got:
+            if _wait_readable(medium, 0.2):
+                got = medium.receive()
+        assert [f for f, _ in got] == [FRAME]
+        assert medium.send(FRAME) == 1
+        r, _, _ = select.select([master], [], [], 2)
+        assert r and os.read(master, 1000) == FRAME
+    finally:
+        medium.close()
+        os.close(master)
+        os.close(slave)
