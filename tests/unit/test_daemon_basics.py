@@ -96,3 +96,29 @@ def test_control_socket_roundtrip_mode_and_garbage(tmp_path):
     server.close()
     loop.close()
     assert not os.path.exists(path)
+
+
+def test_rate_limiter_bursts_then_summarises():
+    from pyha.daemon.logsetup import RateLimiter
+    now = [0.0]
+    rl = RateLimiter(burst=2, interval=10, clock=lambda: now[0])
+    assert [rl.allow("bad-digest")[0] for _ in range(2)] == [True, True]
+    assert rl.allow("bad-digest") == (True, 0)  # first beyond burst opens the interval
+    assert [rl.allow("bad-digest")[0] for _ in range(5)] == [False] * 5
+    now[0] = 11
+    assert rl.allow("bad-digest") == (True, 5)
+    assert rl.allow("other") == (True, 0)
+
+
+def test_log_files_get_heartbeat_style_lines(tmp_path):
+    import logging
+    from pyha.daemon.logsetup import setup
+    log, dbg = str(tmp_path / "ha-log"), str(tmp_path / "ha-debug")
+    problems = setup(logfile=log, debugfile=dbg, logfacility="nosuch", stderr=False)
+    logging.getLogger("pyha").info("Link ha2:eth1 up.")
+    logging.getLogger("pyha").debug("detail")
+    assert any("nosuch" in p for p in problems)
+    text = open(log).read()
+    assert "pyha: [%d]: info: Link ha2:eth1 up." % os.getpid() in text
+    assert "detail" not in text and "detail" in open(dbg).read()
+    setup(stderr=False)
