@@ -1,0 +1,201 @@
+"""The IP address agent: heartbeat's `IPaddr` (the `10.168.0.160/24/eth0` shorthand).
+
+Adds and removes the VIP with netlink (pyroute2), never touching the interface's base
+addresses.  Two kernel facts shape it: deleting the *primary* address of a subnet also
+deletes every secondary (the VIP!) unless `promote_secondaries` is on, so we turn it on
+for the interface before adding; and an interface that is down still accepts addresses,
+so `status` also reports whether the link is up.  Only this agent's own address is ever
+removed.  These calls are fast netlink requests; the daemon still runs them through the
+process runner's timeout discipline via `pyha resource` when isolation matters.
+"""
+
+import ipaddress
+import os
+import socket
+from typing import List, Optional, Tuple
+
+
+class IpResourceError(Exception):
+    pass
+
+
+class IpSpec(object):
+    """A parsed IP resource: address, prefix length, interface, broadcast (None = derive)."""
+
+    __slots__ = ("ip", "prefix", "ifname", "broadcast")
+
+    def __init__(self, ip, prefix=None, ifname=None, broadcast=None):
+        # type: (str, Optional[int], Optional[str], Optional[str]) -> None
+        self.ip = ip
+        self.prefix = prefix
+        self.ifname = ifname
+        self.broadcast = broadcast
+
+    @classmethod
+    def parse(cls, text):
+        # type: (str) -> IpSpec
+        """`ip[/prefix[/iface-or-broadcast[/broadcast]]]` as heartbeat's IPaddr reads it."""
+        parts = text.split("/")
+        if not 1 <= len(parts) <= 4:
+            raise IpResourceError("%r: expected IP[/PREFIX[/IFACE[/BROADCAST]]]" % text)
+        try:
+            ip = str(ipaddress.IPv4Address(parts[0]))
+        except ValueError:
+            raise IpResourceError("%r: %r is not an IPv4 address" % (text, parts[0]))
+        prefix = None
+        if len(parts) > 1 and parts[1] != "":
+            if not parts[1].isdigit() or not 1 <= int(parts[1]) <= 32:
+                raise IpResourceError("%r: prefix length %r must be 1..32" % (text, parts[1]))
+            prefix = int(parts[1])
+        ifname, broadcast = None, None
+        if len(parts) > 2 and parts[2]:
+            # third part starting with a digit is a broadcast address, otherwise an interface
+            if parts[2][0].isdigit():
+                broadcast = parts[2]
+            else:
+                ifname = parts[2]
+        if len(parts) > 3 and parts[3]:
+            broadcast = parts[3]
+        if broadcast is not None:
+            try:
+                ipaddress.IPv4Address(broadcast)
+            except ValueError:
+                raise IpResourceError("%r: broadcast %r is not an IPv4 address" % (text, broadcast))
+        return cls(ip, prefix, ifname, broadcast)
+
+    def __str__(self):
+        out = self.ip
+        if self.prefix is not None:
+            out += "/%d" % self.prefix
+        if self.ifname:
+            out += "/" + self.ifname
+        if self.broadcast:
+            out += "/" + self.broadcast
+        return out
+
+
+def _ipr(netns=None):
+    from pyroute2 import IPRoute
+    return IPRoute()
+
+
+def resolve(spec, ipr=None):
+    # type: (IpSpec, object) -> Tuple[str, int, int, str]
+    """(ifname, ifindex, prefix, broadcast) for adding `spec` on this host.
+
+    Like IPaddr: without an interface, the one whose existing subnet contains the VIP;
+    without a prefix, that subnet's prefix.
+    """
+    own = ipr is None
+    ipr = ipr or _ipr()
+    try:
+        vip = ipaddress.IPv4Address(spec.ip)
+        ifname, prefix = spec.ifname, spec.prefix
+        if ifname is None or prefix is None:
+            for a in ipr.get_addr(family=socket.AF_INET):
+                net = ipaddress.IPv4Network("%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"]), strict=False)
+                if a.get_attr("IFA_ADDRESS") == spec.ip or vip not in net or net.prefixlen == 32:
+                    continue
+                name = a.get_attr("IFA_LABEL") or ""
+                name = name.split(":")[0]
+                if ifname is None or name == ifname:
+                    ifname = ifname or name
+                    prefix = prefix if prefix is not None else net.prefixlen
+                    break
+        if ifname is None:
+            raise IpResourceError("%s: no interface has a subnet containing %s; name one (%s/24/eth0)"
+                                  % (spec, spec.ip, spec.ip))
+        if prefix is None:
+            prefix = 32
+        idx = ipr.link_lookup(ifname=ifname)
+        if not idx:
+            raise IpResourceError("%s: interface %s does not exist" % (spec, ifname))
+        broadcast = spec.broadcast or str(ipaddress.IPv4Network("%s/%d" % (spec.ip, prefix), strict=False)
+                                          .broadcast_address)
+        return ifname, idx[0], prefix, broadcast
+    finally:
+        if own:
+            ipr.close()
+
+
+def _promote_secondaries(ifname):
+    # type: (str) -> None
+    path = "/proc/sys/net/ipv4/conf/%s/promote_secondaries" % ifname
+    try:
+        with open(path) as f:
+            if f.read().strip() == "1":
+                return
+        with open(path, "w") as f:
+            f.write("1\n")
+    except OSError:
+        pass  # read-only /proc/sys (container): best effort, status reports the risk
+
+
+def is_present(spec, ipr=None):
+    # type: (IpSpec, object) -> bool
+    own = ipr is None
+    ipr = ipr or _ipr()
+    try:
+        for a in ipr.get_addr(family=socket.AF_INET, address=spec.ip):
+            if a.get_attr("IFA_ADDRESS") == spec.ip:
+                if spec.ifname is None:
+                    return True
+                links = ipr.get_links(a["index"])
+                if links and links[0].get_attr("IFLA_IFNAME") == spec.ifname:
+                    return True
+        return False
+    finally:
+        if own:
+            ipr.close()
+
+
+def add(spec, ipr=None):
+    # type: (IpSpec, object) -> str
+    """Add the VIP (idempotent); returns the interface name it landed on."""
+    own = ipr is None
+    ipr = ipr or _ipr()
+    try:
+        ifname, idx, prefix, broadcast = resolve(spec, ipr)
+        if is_present(IpSpec(spec.ip, None, ifname), ipr):
+            return ifname
+        _promote_secondaries(ifname)
+        try:
+            ipr.addr("add", index=idx, address=spec.ip, prefixlen=prefix, broadcast=broadcast)
+        except Exception as exc:  # NetlinkError
+            raise IpResourceError("adding %s/%d to %s failed: %s" % (spec.ip, prefix, ifname, exc))
+        return ifname
+    finally:
+        if own:
+            ipr.close()
+
+
+def remove(spec, ipr=None):
+    # type: (IpSpec, object) -> bool
+    """Remove the VIP wherever it is on this host; True if something was removed."""
+    own = ipr is None
+    ipr = ipr or _ipr()
+    try:
+        removed = False
+        for a in list(ipr.get_addr(family=socket.AF_INET, address=spec.ip)):
+            if a.get_attr("IFA_ADDRESS") != spec.ip:
+                continue
+            try:
+                ipr.addr("del", index=a["index"], address=spec.ip, prefixlen=a["prefixlen"])
+                removed = True
+            except Exception as exc:  # NetlinkError: already gone is fine
+                if "No such" not in str(exc) and "Cannot assign" not in str(exc):
+                    raise IpResourceError("removing %s failed: %s" % (spec.ip, exc))
+        return removed
+    finally:
+        if own:
+            ipr.close()
+
+
+def held_addresses(specs):
+    # type: (List[IpSpec]) -> List[str]
+    """Which of `specs` are configured on this host right now."""
+    ipr = _ipr()
+    try:
+        return [s.ip for s in specs if is_present(IpSpec(s.ip), ipr)]
+    finally:
+        ipr.close()
