@@ -102,3 +102,32 @@ def test_serial_over_pty_pair():
         medium.close()
         os.close(master)
         os.close(slave)
+
+
+def test_icmp_echo_checksum_and_reply_parsing():
+    from pyha.media.ping import checksum, echo_request, parse_echo_reply
+    req = echo_request(0x1234, 7, b"payload")
+    assert checksum(req) == 0  # a correct checksum sums to zero
+    # build the reply as a kernel would: IPv4 header (20 bytes) + type 0 + same data
+    reply = b"\x45" + b"\0" * 19 + b"\x00\x00" + req[2:]
+    assert parse_echo_reply(reply, 0x1234) == (7, b"payload")
+    assert parse_echo_reply(reply, 0x9999) is None
+    assert parse_echo_reply(b"\x45" + b"\0" * 10, 0x1234) is None
+
+
+def test_ping_socket_on_loopback():
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("raw ICMP needs root")
+    from pyha.media.ping import PingSocket
+    p = PingSocket(ident=0x4242)
+    try:
+        assert p.send("127.0.0.1", b"###\nhello%%%\n")
+        deadline = time.monotonic() + 2
+        got = []
+        while not got and time.monotonic() < deadline:
+            select.select([p], [], [], 0.2)
+            got = p.receive()
+        assert got == [("127.0.0.1", b"###\nhello%%%\n")]
+    finally:
+        p.close()
