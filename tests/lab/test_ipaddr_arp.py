@@ -6,62 +6,25 @@ namespace is touched.
 """
 
 import os
-import subprocess
 import sys
-import textwrap
 
 import pytest
+
+from nshelp import addrs, ns_pair, py_env, run_in, sh
 
 pytestmark = pytest.mark.lab
 
 PREFIX = "pyhaip%d" % os.getpid()
 NS_A, NS_B = PREFIX + "a", PREFIX + "b"
-
-
-def _sh(*argv, **kw):
-    return subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=30, **kw)
-
-
-def _cleanup():
-    out = _sh("ip", "netns", "list").stdout
-    for line in out.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith("pyhaip"):
-            _sh("ip", "netns", "del", name)
+_sh = sh
 
 
 @pytest.fixture(scope="module")
 def netns():
     if os.geteuid() != 0:
         pytest.skip("needs root for network namespaces")
-    _cleanup()
-    try:
-        for ns in (NS_A, NS_B):
-            assert _sh("ip", "netns", "add", ns).returncode == 0
-            _sh("ip", "-n", ns, "link", "set", "lo", "up")
-        assert _sh("ip", "-n", NS_A, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-                   "netns", NS_B).returncode == 0
-        _sh("ip", "-n", NS_A, "addr", "add", "192.0.2.10/24", "brd", "+", "dev", "eth0")
-        _sh("ip", "-n", NS_B, "addr", "add", "192.0.2.11/24", "brd", "+", "dev", "eth0")
-        for ns in (NS_A, NS_B):
-            _sh("ip", "-n", ns, "link", "set", "eth0", "up")
+    with ns_pair(PREFIX):
         yield
-    finally:
-        for ns in (NS_A, NS_B):
-            _sh("ip", "netns", "del", ns)
-
-
-def run_in(ns, code):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    proc = _sh("ip", "netns", "exec", ns, sys.executable, "-c", textwrap.dedent(code), env=env)
-    assert proc.returncode == 0, proc.stdout
-    return proc.stdout
-
-
-def addrs(ns):
-    return _sh("ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "eth0").stdout
 
 
 def test_add_is_idempotent_and_remove_keeps_base_address(netns):
@@ -91,7 +54,7 @@ def test_interface_and_prefix_are_found_from_the_subnet(netns):
     assert out.split() == ["eth0", "True"]
     bad = _sh("ip", "netns", "exec", NS_A, sys.executable, "-c",
               "from pyha.resources import ipaddr; ipaddr.add(ipaddr.IpSpec.parse('203.0.113.5'))",
-              env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+              env=py_env())
     assert bad.returncode != 0 and "no interface has a subnet containing 203.0.113.5" in bad.stdout
 
 
