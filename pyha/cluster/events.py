@@ -1,0 +1,275 @@
+"""The vocabulary of the membership machine: its states, its inputs and its outputs.
+
+Inputs (`Heard`, `PingReply`, `Tick`) are what the daemon saw; outputs (`Send`,
+`Retransmit`, `Log` and the notifications such as `NodeUp` or `LinkDead`) are what it
+should do or know.  All are plain immutable-by-convention value objects that compare by
+value and turn into JSON-able dicts, so tests can assert on them and `pyha status` can
+print them.
+
+This module must never do I/O, read a clock or import anything outside the standard
+library: it is shared by the pure core, the daemon shell and the simulators.
+"""
+
+from typing import Any, Dict, Optional
+
+# --- states (plain constants; transitions live in membership.py) -------------------
+
+# A normal (peer) node.
+NODE_NEVER = "never"    # not heard since we started; initdead has not run out yet
+NODE_UP = "up"          # heard within its dead time
+NODE_DEAD = "dead"      # silent longer than its dead time (or never heard within initdead)
+NODE_LEFT = "left"      # said `shutdone`: gone gracefully, waiting for its silence
+NODE_STATES = (NODE_NEVER, NODE_UP, NODE_DEAD, NODE_LEFT)
+
+# One (node, medium) link, and a ping node or ping group (a pseudo node).
+LINK_INIT = "init"      # never heard on this link since we started
+LINK_UP = "up"
+LINK_DEAD = "dead"
+LINK_STATES = (LINK_INIT, LINK_UP, LINK_DEAD)
+
+PING_NEVER = "never"
+PING_UP = "up"
+PING_DEAD = "dead"
+PING_STATES = (PING_NEVER, PING_UP, PING_DEAD)
+
+# Our own status as advertised in `st` (heartbeat's vocabulary, spec 1.7).
+LOCAL_INIT = "init"
+LOCAL_UP = "up"
+LOCAL_ACTIVE = "active"
+
+# Log levels: the names of Python's logging module, so the shell can map them directly.
+DEBUG = "DEBUG"
+INFO = "INFO"
+WARNING = "WARNING"
+ERROR = "ERROR"
+CRITICAL = "CRITICAL"
+
+
+class _Value(object):
+    """Small value type: fields listed in `_fields`, equality by value, dict for JSON."""
+
+    __slots__ = ()
+    _fields = ()  # type: tuple
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(self._fields):
+            raise TypeError("%s takes at most %d arguments" % (type(self).__name__, len(self._fields)))
+        values = dict(zip(self._fields, args))
+        for key, val in kwargs.items():
+            if key not in self._fields or key in values:
+                raise TypeError("%s: bad or repeated argument %r" % (type(self).__name__, key))
+            values[key] = val
+        for name in self._fields:
+            object.__setattr__(self, name, values[name] if name in values else self._default(name))
+
+    def _default(self, name):
+        defaults = getattr(self, "_defaults", {})
+        if name not in defaults:
+            raise TypeError("%s: missing argument %r" % (type(self).__name__, name))
+        value = defaults[name]
+        return dict(value) if isinstance(value, dict) else value
+
+    def __setattr__(self, name, value):
+        raise AttributeError("%s is immutable" % type(self).__name__)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(
+            getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash((type(self).__name__,) + tuple(repr(getattr(self, f)) for f in self._fields))
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % (f, getattr(self, f)) for f in self._fields))
+
+    @property
+    def kind(self):
+        # type: () -> str
+        return type(self).__name__
+
+    def to_dict(self):
+        # type: () -> Dict[str, Any]
+        out = {"kind": self.kind}  # type: Dict[str, Any]
+        for f in self._fields:
+            value = getattr(self, f)
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            elif isinstance(value, dict):
+                value = dict(value)
+            out[f] = value
+        return out
+
+
+# --- inputs ------------------------------------------------------------------------
+
+class Heard(_Value):
+    """A decoded, authenticated message that arrived on `medium` at monotonic `now`.
+
+    `seq`, `hg` and `ts` are the adapter's integer readings of the hex control fields
+    (None when absent or unparsable); `fields` holds every field as strings (the
+    machine reads `st`, `dt`, `dest`, `protocol`, `firstseq`, `lastseq`, `ackseq`...).
+    """
+    __slots__ = ("now", "medium", "src", "t", "seq", "hg", "ts", "fields")
+    _fields = __slots__
+    _defaults = {"seq": None, "hg": None, "ts": None, "fields": {}}
+
+    @classmethod
+    def from_fields(cls, now, medium, fields):
+        # type: (float, str, Dict[str, str]) -> Heard
+        """Build from a flat field dict as decoded from the wire (hex seq/hg/ts)."""
+        fields = dict(fields) if isinstance(fields, dict) else {}
+        return cls(now, medium, fields.get("src"), fields.get("t"),
+                   parse_hex(fields.get("seq")), parse_hex(fields.get("hg")),
+                   parse_hex(fields.get("ts")), fields)
+
+
+class PingReply(_Value):
+    """An authenticated echo reply from ping node (or ping-group member) `target`."""
+    __slots__ = ("now", "target")
+    _fields = __slots__
+
+
+class Tick(_Value):
+    """Time passed; `now` is monotonic seconds."""
+    __slots__ = ("now",)
+    _fields = __slots__
+
+
+# --- outputs: things to do -----------------------------------------------------------
+
+class Send(_Value):
+    """Send a message of ours on all media.
+
+    `fields` are the message's own fields in genuine order (`t` first, except
+    `repnodes` where `dest` precedes it).  The shell appends the control fields of spec
+    1.6 (src, srcuuid, seq = hex of `seq` when not None, hg, ts, ld, ttl, auth), then
+    hands the encoded bytes back through `Membership.record_sent(seq, payload)` so that
+    retransmission requests can be answered.  `dest` repeats `fields["dest"]`.
+    """
+    __slots__ = ("fields", "dest", "seq")
+    _fields = __slots__
+    _defaults = {"dest": None, "seq": None}
+
+
+class Retransmit(_Value):
+    """Re-send the stored bytes of our message `seq` unchanged (asked by `requester`)."""
+    __slots__ = ("seq", "payload", "requester")
+    _fields = __slots__
+
+
+class Log(_Value):
+    """A log line; `level` is a logging level name, `text` is heartbeat-style wording."""
+    __slots__ = ("level", "text")
+    _fields = __slots__
+
+
+class Deliver(_Value):
+    """A message for the layers above (starting, resource, ask_resources, ...)."""
+    __slots__ = ("node", "t", "fields", "medium", "seq")
+    _fields = __slots__
+
+
+# --- outputs: notifications (each says why) --------------------------------------------
+
+class NodeUp(_Value):
+    __slots__ = ("node", "status", "reason")
+    _fields = __slots__
+
+
+class NodeStatus(_Value):
+    """The peer advertised a new `st` (init/up/active)."""
+    __slots__ = ("node", "status", "reason")
+    _fields = __slots__
+
+
+class NodeWarn(_Value):
+    """No heartbeat for longer than warntime (node still up)."""
+    __slots__ = ("node", "silence_ms", "reason")
+    _fields = __slots__
+
+
+class NodeDead(_Value):
+    """Silent on all links for its dead time.  `graceful`: it had said `shutdone`."""
+    __slots__ = ("node", "reason", "graceful")
+    _fields = __slots__
+    _defaults = {"graceful": False}
+
+
+class NodeLeft(_Value):
+    """The peer said `shutdone`: it released everything and is leaving."""
+    __slots__ = ("node", "reason")
+    _fields = __slots__
+
+
+class NodeRestarted(_Value):
+    """The peer's generation went up: its daemon restarted (resources may be gone)."""
+    __slots__ = ("node", "old_generation", "new_generation", "reason")
+    _fields = __slots__
+
+
+class PartitionHealed(_Value):
+    """A peer we had declared dead speaks again with the same generation."""
+    __slots__ = ("node", "reason")
+    _fields = __slots__
+
+
+class LinkUp(_Value):
+    __slots__ = ("node", "medium", "reason")
+    _fields = __slots__
+
+
+class LinkDead(_Value):
+    __slots__ = ("node", "medium", "reason")
+    _fields = __slots__
+
+
+class PingUp(_Value):
+    """A ping node or ping group answers."""
+    __slots__ = ("target", "reason")
+    _fields = __slots__
+
+
+class PingDead(_Value):
+    __slots__ = ("target", "reason")
+    _fields = __slots__
+
+
+class CommUp(_Value):
+    """Every configured node was heard from or declared dead (spec 5.1)."""
+    __slots__ = ("reason",)
+    _fields = __slots__
+
+
+NOTIFICATIONS = (NodeUp, NodeStatus, NodeWarn, NodeDead, NodeLeft, NodeRestarted,
+                 PartitionHealed, LinkUp, LinkDead, PingUp, PingDead, CommUp)
+
+
+# --- safe number parsing -------------------------------------------------------------
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_DEC = frozenset("0123456789")
+_MAX_DIGITS = 16  # 64-bit values; anything longer is garbage, not a number we sent
+
+
+def parse_hex(text):
+    # type: (Any) -> Optional[int]
+    """Lowercase/uppercase hex digits only (no sign, 0x, blanks or `_`), else None."""
+    if not isinstance(text, str) or not text or len(text) > _MAX_DIGITS:
+        return None
+    if not all(c in _HEX for c in text):
+        return None
+    return int(text, 16)
+
+
+def parse_dec(text):
+    # type: (Any) -> Optional[int]
+    """Decimal digits only, else None (NS_rexmit's firstseq/lastseq are decimal)."""
+    if not isinstance(text, str) or not text or len(text) > 19:
+        return None
+    if not all(c in _DEC for c in text):
+        return None
+    return int(text, 10)

@@ -1,0 +1,1011 @@
+"""Who is alive: nodes, links and ping nodes, on ha.cf's timings (spec 1.7-1.12, 5.1).
+
+`Membership` is a pure state machine.  The daemon feeds it what happened (`heard()` a
+decoded message, `ping_reply()`, `tick()` as time passes, all with a monotonic `now`
+in seconds) and gets back a list of actions: messages to send, stored messages to
+retransmit, log lines, and notifications (`NodeUp`, `NodeDead`, `LinkDead`, ...), each
+carrying the sentence that explains it.  `next_deadline()` says when to call `tick()`.
+
+What it implements: our status heartbeat (`st`, `dt`, `protocol`), node and link
+liveness from silence, initdead at start-up, the peer's advertised `dt` as its dead
+time, generation numbers (replay, restart, healed partition), per-peer sequence
+tracking with retransmission requests and acknowledgements, answering `NS_rexmit` and
+`reqnodes`, graceful `shutdone`, ping nodes and ping groups, and drop counters.
+
+What it must never do: open sockets, read any clock (time only comes in as `now`),
+draw randomness from anywhere but the injected generator, start processes or threads,
+import a third-party library, or raise on bad input (bad input is dropped and counted).
+Decisions about resources belong to the manager, not here: a healed partition is
+reported, not acted upon (pyha does not copy heartbeat's self-restart).
+"""
+
+import math
+import random
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from pyha.cluster.events import (
+    CRITICAL, DEBUG, ERROR, INFO, WARNING,
+    LINK_DEAD, LINK_INIT, LINK_UP,
+    LOCAL_ACTIVE, LOCAL_INIT, LOCAL_UP,
+    NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
+    PING_DEAD, PING_NEVER, PING_UP,
+    CommUp, Deliver, Heard, LinkDead, LinkUp, Log, NodeDead, NodeLeft, NodeRestarted,
+    NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingDead, PingReply, PingUp,
+    Retransmit, Send, Tick, parse_dec, parse_hex,
+)
+from pyha.cluster.seqtrack import (
+    DUPLICATE, GAP, LATE, OLD, RESET, SendHistory, SeqTrack,
+)
+
+PROTOCOL_VERSION = "1"
+START_DT_EXTRA_MS = 2000     # advertised dt = deadtime + 2000 ms ...
+START_DT_PERIOD_S = 5.0      # ... for the first 5 s after start (spec 1.12)
+MAX_DT_MS = 24 * 3600 * 1000  # an advertised dt above a day is garbage, not a setting
+# Deadlines are "silence strictly longer than the limit"; wake-ups are placed this far
+# past the limit so that a tick at the returned deadline fires it (1 ms resolution).
+DEADLINE_SLACK_S = 0.001
+_EPS = 1e-9  # float slack so that exact-boundary arithmetic does not flip a decision
+_MAX_BAD_NAMES_LOGGED = 32
+
+# Counters of dropped or odd input, all present from the start so `pyha status` is stable.
+COUNTERS = (
+    "malformed",            # no src or no t
+    "unknown_node",         # src is not a configured node
+    "unknown_medium",       # arrived on a medium we were not configured with
+    "unknown_ping",         # echo reply from an address that is no ping node
+    "bad_seq",              # sequenced type without a positive seq
+    "bad_hg",               # sequenced type without a generation
+    "bad_ts",               # sequenced type without a non-zero ts
+    "bad_field",            # dt/ackseq/firstseq/lastseq unparsable or absurd
+    "bad_status",           # status without st
+    "replay",               # generation lower than known: "attempted replay attack"
+    "stale_status",         # status older than the newest one we used
+    "duplicate",            # same seq as the last one (e.g. second link)
+    "old_duplicate",        # older, not missing: dropped
+    "not_for_us",           # sequenced, tracked, but dest is another node
+    "ns_not_for_us",        # NS_ type for another node: dropped
+    "ns_ignored",           # NS_ type we have no use for
+    "lost_packets",         # seqs recorded missing
+    "late_packets",         # recorded missing seqs that arrived after all
+    "seq_resets",           # "lost a lot of packets!"
+    "restarts",             # peer generation went up
+    "partition_heals",
+    "rexmit_requests_sent",
+    "rexmit_requests_received",
+    "retransmitted",
+    "naks_sent",
+    "naks_received",
+    "acks_sent",
+    "acks_received",
+    "loopback",             # our own messages coming back
+    "clock_backwards",      # a `now` older than a previous one (clamped)
+)
+
+# Legal node transitions: new state -> states it may come from.  Anything else is a bug.
+_NODE_FROM = {
+    NODE_UP: (NODE_NEVER, NODE_DEAD, NODE_LEFT),
+    NODE_DEAD: (NODE_NEVER, NODE_UP, NODE_LEFT),
+    NODE_LEFT: (NODE_NEVER, NODE_UP, NODE_DEAD),
+}
+_LINK_FROM = {
+    LINK_UP: (LINK_INIT, LINK_DEAD),
+    LINK_DEAD: (LINK_INIT, LINK_UP),
+}
+_PING_FROM = {
+    PING_UP: (PING_NEVER, PING_DEAD),
+    PING_DEAD: (PING_NEVER, PING_UP),
+}
+
+
+class IllegalTransition(AssertionError):
+    """A state change from a state it cannot come from: a bug, so it shouts."""
+
+
+def default_initdead_ms(deadtime_ms):
+    # type: (int) -> int
+    """heartbeat's derived initdead (spec 2.2)."""
+    if deadtime_ms > 10000:
+        return deadtime_ms
+    if deadtime_ms < 6000:
+        return 12000
+    return 2 * deadtime_ms
+
+
+class MembershipConfig(object):
+    """Plain values the machine needs; the daemon builds it from the ha.cf model.
+
+    `nodes`: every normal node in ha.cf order (the local one is added if missing; it
+    is the order `repnodes` lists).  `media`: link names (interface names).
+    `ping_nodes`: addresses; `ping_groups`: {group name: [addresses]} or pairs.
+    Times in milliseconds; None means heartbeat's derived default.  Node names are
+    compared case-insensitively (heartbeat lowercases them).
+    """
+
+    def __init__(self, local, nodes, media, ping_nodes=(), ping_groups=None,
+                 keepalive_ms=1000, deadtime_ms=30000, warntime_ms=None,
+                 initdead_ms=None, deadping_ms=None, max_rexmit_delay_ms=250):
+        # type: (str, Iterable[str], Iterable[str], Iterable[str], Any, int, int, Optional[int], Optional[int], Optional[int], int) -> None
+        if not isinstance(local, str) or not local.strip():
+            raise ValueError("local node name is empty")
+        self.local = local.strip().lower()
+        all_nodes = []  # type: List[str]
+        for name in nodes:
+            name = _clean_name(name, "node")
+            if name in all_nodes:
+                raise ValueError("node %r listed twice" % name)
+            all_nodes.append(name)
+        if self.local not in all_nodes:
+            all_nodes.append(self.local)
+        self.nodes = tuple(all_nodes)
+        self.peers = tuple(n for n in all_nodes if n != self.local)
+        self.media = tuple(_unique((_clean_name(m, "medium", lower=False) for m in media), "medium"))
+        self.ping_nodes = tuple(_unique((_clean_name(p, "ping node", lower=False) for p in ping_nodes),
+                                        "ping node"))
+        groups = ping_groups.items() if isinstance(ping_groups, dict) else (ping_groups or ())
+        self.ping_groups = OrderedDict()  # type: Dict[str, Tuple[str, ...]]
+        for gname, members in groups:
+            gname = _clean_name(gname, "ping group", lower=False)
+            if gname in self.ping_groups:
+                raise ValueError("ping group %r listed twice" % gname)
+            members = tuple(_unique((_clean_name(m, "ping group member", lower=False) for m in members),
+                                    "ping group member"))
+            if not members:
+                raise ValueError("ping group %r has no members" % gname)
+            self.ping_groups[gname] = members
+        pseudo = list(self.ping_nodes) + list(self.ping_groups)
+        for name in pseudo:
+            if name.lower() in all_nodes:
+                raise ValueError("ping node %r has the name of a cluster node" % name)
+        if len(set(pseudo)) != len(pseudo):
+            raise ValueError("a ping group has the name of a ping node")
+
+        self.keepalive_ms = _positive(keepalive_ms, "keepalive_ms")
+        self.deadtime_ms = _positive(deadtime_ms, "deadtime_ms")
+        self.warntime_ms = _positive(deadtime_ms // 2 if warntime_ms is None else warntime_ms,
+                                     "warntime_ms")
+        self.initdead_ms = _positive(default_initdead_ms(self.deadtime_ms) if initdead_ms is None
+                                     else initdead_ms, "initdead_ms")
+        self.deadping_ms = _positive(self.deadtime_ms if deadping_ms is None else deadping_ms,
+                                     "deadping_ms")
+        self.max_rexmit_delay_ms = _positive(max_rexmit_delay_ms, "max_rexmit_delay_ms")
+
+    def to_dict(self):
+        # type: () -> Dict[str, Any]
+        return {
+            "local": self.local, "nodes": list(self.nodes), "media": list(self.media),
+            "ping_nodes": list(self.ping_nodes),
+            "ping_groups": dict((k, list(v)) for k, v in self.ping_groups.items()),
+            "keepalive_ms": self.keepalive_ms, "deadtime_ms": self.deadtime_ms,
+            "warntime_ms": self.warntime_ms, "initdead_ms": self.initdead_ms,
+            "deadping_ms": self.deadping_ms, "max_rexmit_delay_ms": self.max_rexmit_delay_ms,
+        }
+
+
+def _clean_name(name, what, lower=True):
+    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name.strip()):
+        raise ValueError("bad %s name %r" % (what, name))
+    name = name.strip()
+    return name.lower() if lower else name
+
+
+def _unique(names, what):
+    seen = []  # type: List[str]
+    for name in names:
+        if name in seen:
+            raise ValueError("%s %r listed twice" % (what, name))
+        seen.append(name)
+    return seen
+
+
+def _positive(value, what):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError("%s must be a positive integer of milliseconds, not %r" % (what, value))
+    return value
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _field(fields, name):
+    # type: (Dict[str, Any], str) -> Optional[str]
+    value = fields.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _ms(seconds):
+    # type: (float) -> int
+    return int(round(seconds * 1000))
+
+
+class _Link(object):
+    __slots__ = ("medium", "state", "last_heard")
+
+    def __init__(self, medium):
+        self.medium = medium
+        self.state = LINK_INIT
+        self.last_heard = None  # type: Optional[float]
+
+
+class _Peer(object):
+    """Everything we know about one other normal node."""
+
+    def __init__(self, name, media, ack_trigger):
+        self.name = name
+        self.state = NODE_NEVER
+        self.status = None        # type: Optional[str]  # its last `st`
+        self.last_heard = None    # type: Optional[float]  # last fresh status
+        self.warned = False
+        self.generation = None    # type: Optional[int]
+        self.status_seq = 0       # seq of the newest status we used
+        self.dt_ms = None         # type: Optional[int]  # advertised dead time
+        self.acked = 0            # highest of OUR seqs it acknowledged
+        self.restarted = False    # new generation seen, no status from it used yet
+        self.track = SeqTrack(ack_trigger)
+        self.links = OrderedDict((m, _Link(m)) for m in media)
+        self.reason = "not heard yet"
+
+
+class _Ping(object):
+    """A ping node (members = itself) or a ping group (up while any member answers)."""
+
+    def __init__(self, name, members, group):
+        self.name = name
+        self.members = tuple(members)
+        self.group = group
+        self.state = PING_NEVER
+        self.last_heard = None  # type: Optional[float]
+        self.last_member = None  # type: Optional[str]
+        self.reason = "not heard yet"
+
+
+class Membership(object):
+    """The membership state machine for the local node (see the module docstring)."""
+
+    def __init__(self, config, rng=None):
+        # type: (MembershipConfig, Any) -> None
+        self.config = config
+        if rng is None:
+            rng = random.Random()
+        if hasattr(rng, "randint"):
+            self._randint = rng.randint  # type: Callable[[int, int], int]
+        elif callable(rng):
+            self._randint = rng
+        else:
+            raise TypeError("rng must be a random.Random or a function (a, b) -> int")
+        self._keepalive_s = config.keepalive_ms / 1000.0
+        self._warn_s = config.warntime_ms / 1000.0
+        self._rexmit_s = config.max_rexmit_delay_ms / 1000.0
+        self._peers = OrderedDict()  # type: Dict[str, _Peer]
+        for name in config.peers:
+            self._peers[name] = _Peer(name, config.media, self._rand(0, 9))
+        self._pings = OrderedDict()  # type: Dict[str, _Ping]
+        for addr in config.ping_nodes:
+            self._pings[addr] = _Ping(addr, (addr,), False)
+        for gname, members in config.ping_groups.items():
+            self._pings[gname] = _Ping(gname, members, True)
+        self._history = SendHistory(config.max_rexmit_delay_ms)
+        self.counters = OrderedDict((name, 0) for name in COUNTERS)  # type: Dict[str, int]
+        self._bad_names = set()  # type: set
+        self._local_links = OrderedDict((m, None) for m in config.media)  # type: Dict[str, Optional[float]]
+        self._started_at = None  # type: Optional[float]
+        self._now = None  # type: Optional[float]
+        self._local_status = LOCAL_INIT
+        self._comm_up = False
+        self._comm_reason = "not started"
+        self._flow_control = True
+        self._dt_settled = False
+        self._next_status_at = None  # type: Optional[float]
+        self._last_status_at = None  # type: Optional[float]
+
+    # --- small helpers ----------------------------------------------------------------
+
+    def _rand(self, a, b):
+        # type: (int, int) -> int
+        value = self._randint(a, b)
+        # A misbehaving injected function must not break the timing rules.
+        return min(max(int(value), a), b)
+
+    def _count(self, name, n=1):
+        self.counters[name] += n
+
+    def _clock(self, now):
+        # type: (Any) -> float
+        """Accept `now`, never going back in time (a backwards step is clamped)."""
+        try:
+            now = float(now)
+        except (TypeError, ValueError):
+            now = float("nan")
+        if math.isnan(now) or math.isinf(now):
+            self._count("clock_backwards")
+            return self._now if self._now is not None else 0.0
+        if self._now is not None and now < self._now:
+            self._count("clock_backwards")
+            return self._now
+        self._now = now
+        return now
+
+    def _dead_ms(self, peer):
+        # type: (_Peer) -> int
+        if not self._comm_up:
+            return self.config.initdead_ms
+        return peer.dt_ms if peer.dt_ms is not None else self.config.deadtime_ms
+
+    def _ping_dead_ms(self):
+        # type: () -> int
+        return self.config.deadping_ms if self._comm_up else self.config.initdead_ms
+
+    def _advertised_dt_ms(self):
+        # type: () -> int
+        extra = 0 if self._dt_settled else START_DT_EXTRA_MS
+        return self.config.deadtime_ms + extra
+
+    def _ref(self, last_heard):
+        # type: (Optional[float]) -> float
+        return self._started_at if last_heard is None else last_heard
+
+    # --- transitions (the only places states change) ---------------------------------
+
+    def _node_to(self, peer, new, reason, out, level=INFO):
+        # type: (_Peer, str, str, List[Any], str) -> None
+        """Change a node's state; the reason is logged (it starts with heartbeat's wording)."""
+        if peer.state not in _NODE_FROM[new]:
+            raise IllegalTransition("node %s: %s -> %s (%s)" % (peer.name, peer.state, new, reason))
+        peer.state = new
+        peer.reason = reason
+        out.append(Log(level, reason))
+
+    def _link_to(self, peer, link, new, reason, out):
+        # type: (_Peer, _Link, str, str, List[Any]) -> None
+        if link.state not in _LINK_FROM[new]:
+            raise IllegalTransition("link %s:%s: %s -> %s" % (peer.name, link.medium, link.state, new))
+        link.state = new
+        out.append(Log(INFO, "Link %s:%s %s." % (peer.name, link.medium, new)))
+        out.append(Log(DEBUG, reason))
+        if new == LINK_UP:
+            out.append(LinkUp(peer.name, link.medium, reason))
+        else:
+            out.append(LinkDead(peer.name, link.medium, reason))
+
+    def _ping_to(self, ping, new, reason, out):
+        # type: (_Ping, str, str, List[Any]) -> None
+        if ping.state not in _PING_FROM[new]:
+            raise IllegalTransition("ping %s: %s -> %s" % (ping.name, ping.state, new))
+        ping.state = new
+        ping.reason = reason
+        out.append(Log(DEBUG, reason))
+        if new == PING_UP:
+            out.append(Log(INFO, "Link %s:%s up." % (ping.name, ping.name)))
+            out.append(Log(INFO, "Status update for node %s: status ping" % ping.name))
+            out.append(PingUp(ping.name, reason))
+        else:
+            out.append(Log(WARNING, "node %s: is dead" % ping.name))
+            out.append(Log(INFO, "Link %s:%s dead." % (ping.name, ping.name)))
+            out.append(PingDead(ping.name, reason))
+
+    def _set_local_status(self, now, status, reason, out):
+        # type: (float, str, str, List[Any]) -> None
+        if status == self._local_status:
+            return
+        self._local_status = status
+        out.append(Log(INFO, "Local status now %s: %s" % (status, reason)))
+        self._send_status(now, out)
+
+    # --- outgoing messages -----------------------------------------------------------
+
+    def send(self, fields, dest=None):
+        # type: (Dict[str, str], Optional[str]) -> Send
+        """Turn a message of ours into a `Send`, numbering it unless it is an NS_ type.
+
+        Every sequenced message we send must come through here (the manager's too):
+        this machine owns our sequence counter and answers retransmission requests.
+        """
+        fields = OrderedDict(fields)
+        if dest is not None and "dest" not in fields:
+            fields["dest"] = dest
+        t = fields.get("t")
+        if not isinstance(t, str) or not t:
+            raise ValueError("message to send has no type: %r" % (dict(fields),))
+        seq = None if t.startswith("NS_") else self._history.next_seq()
+        return Send(dict(fields), fields.get("dest"), seq)
+
+    def record_sent(self, seq, payload):
+        # type: (int, Any) -> None
+        """The shell encoded our message `seq` as `payload`: keep it for retransmission."""
+        self._history.record(seq, payload)
+
+    def _send_status(self, now, out):
+        # type: (float, List[Any]) -> None
+        self._last_status_at = now
+        out.append(self.send(OrderedDict([
+            ("t", "status"), ("st", self._local_status),
+            ("dt", "%x" % self._advertised_dt_ms()), ("protocol", PROTOCOL_VERSION)])))
+
+    def _send_ack(self, peer, seq, out):
+        # type: (_Peer, int, List[Any]) -> None
+        if not self._flow_control:
+            return
+        self._count("acks_sent")
+        out.append(self.send(OrderedDict([("t", "NS_ackmsg"), ("dest", peer.name), ("ackseq", "%x" % seq)])))
+
+    # --- inputs ------------------------------------------------------------------------
+
+    def handle(self, event):
+        # type: (Any) -> List[Any]
+        """Dispatch any input value (`Heard`, `PingReply`, `Tick`)."""
+        if isinstance(event, Heard):
+            return self.heard(event)
+        if isinstance(event, PingReply):
+            return self.ping_reply(event)
+        if isinstance(event, Tick):
+            return self.tick(event.now)
+        raise TypeError("not a membership event: %r" % (event,))
+
+    def start(self, now):
+        # type: (float) -> List[Any]
+        """Begin: status `init` then `up` right away (heartbeat's start burst)."""
+        out = []  # type: List[Any]
+        if self._started_at is not None:
+            return out
+        now = self._clock(now)
+        self._started_at = now
+        self._next_status_at = now + self._keepalive_s
+        out.append(Log(INFO, "Membership of %s starting: peers [%s], media [%s], ping [%s]" % (
+            self.config.local, " ".join(self.config.peers), " ".join(self.config.media),
+            " ".join(self._pings))))
+        self._send_status(now, out)
+        self._set_local_status(now, LOCAL_UP, "started", out)
+        self._check_comm_up(now, out)
+        return out
+
+    def tick(self, now):
+        # type: (float) -> List[Any]
+        """Time passed: timeouts, retransmission requests, our keepalive."""
+        out = self.start(now)
+        now = self._clock(now)
+        self._expire(now, out)
+        self._fire_rexmits(now, out)
+        due = False
+        if not self._dt_settled and now >= self._started_at + START_DT_PERIOD_S - _EPS:
+            self._dt_settled = True  # dt changes: heartbeat sends an extra status
+            due = True
+        if now >= self._next_status_at - _EPS:
+            due = True
+            self._next_status_at += self._keepalive_s
+            if self._next_status_at <= now:
+                # We were not called for a while: resume the cadence, no burst.
+                self._next_status_at = now + self._keepalive_s
+        if due and self._last_status_at != now:
+            self._send_status(now, out)
+        return out
+
+    def next_deadline(self, now):
+        # type: (float) -> float
+        """When `tick()` should next be called (monotonic seconds, never before `now`)."""
+        if self._started_at is None:
+            return now
+        cands = [self._next_status_at]
+        if not self._dt_settled:
+            cands.append(self._started_at + START_DT_PERIOD_S)
+        for peer in self._peers.values():
+            dead_s = self._dead_ms(peer) / 1000.0
+            if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
+                ref = self._ref(peer.last_heard)
+                cands.append(ref + dead_s + DEADLINE_SLACK_S)
+                if peer.state == NODE_UP and not peer.warned and self._warn_s < dead_s:
+                    cands.append(ref + self._warn_s + DEADLINE_SLACK_S)
+            for link in peer.links.values():
+                if link.state != LINK_DEAD:
+                    cands.append(self._ref(link.last_heard) + dead_s + DEADLINE_SLACK_S)
+            when = peer.track.next_rexmit()
+            if when is not None:
+                cands.append(when)
+        ping_dead_s = self._ping_dead_ms() / 1000.0
+        for ping in self._pings.values():
+            if ping.state != PING_DEAD:
+                cands.append(self._ref(ping.last_heard) + ping_dead_s + DEADLINE_SLACK_S)
+        return max(now, min(cands))
+
+    def ping_reply(self, event):
+        # type: (PingReply) -> List[Any]
+        out = self.start(event.now)
+        now = self._clock(event.now)
+        self._expire(now, out)
+        self._on_ping(now, event.target, out)
+        self._check_comm_up(now, out)
+        return out
+
+    def heard(self, h):
+        # type: (Heard) -> List[Any]
+        """A decoded, authenticated message arrived."""
+        out = self.start(h.now)
+        now = self._clock(h.now)
+        # Timeouts first, as a tick at this instant would have found them.
+        self._expire(now, out)
+        self._on_heard(now, h, out)
+        self._check_comm_up(now, out)
+        return out
+
+    # --- message processing ------------------------------------------------------------
+
+    def _on_heard(self, now, h, out):
+        # type: (float, Heard, List[Any]) -> None
+        fields = h.fields if isinstance(h.fields, dict) else {}
+        src, t = h.src, h.t
+        if not isinstance(src, str) or not src or not isinstance(t, str) or not t:
+            self._count("malformed")
+            out.append(Log(DEBUG, "dropped message without src or t"))
+            return
+        src = src.lower()
+        medium = h.medium if isinstance(h.medium, str) else None
+        if src == self.config.local:
+            self._count("loopback")
+            if medium in self._local_links:
+                self._local_links[medium] = now
+            return
+        if t == "NS_st" and self._matching_pings(h.src):
+            self._on_ping(now, h.src, out)
+            return
+        peer = self._peers.get(src)
+        if peer is None:
+            self._count("unknown_node")
+            if src not in self._bad_names and len(self._bad_names) < _MAX_BAD_NAMES_LOGGED:
+                self._bad_names.add(src)
+                out.append(Log(ERROR, "process_status_message: bad node [%s] in message" % src))
+            return
+        if t.startswith("NS_"):
+            self._on_ns(now, peer, medium, t, fields, out)
+        else:
+            self._on_sequenced(now, peer, medium, t, h, fields, out)
+
+    def _touch_link(self, now, peer, medium, out):
+        # type: (float, _Peer, Optional[str], List[Any]) -> None
+        link = peer.links.get(medium) if medium is not None else None
+        if link is None:
+            self._count("unknown_medium")
+            return
+        link.last_heard = now
+        if link.state != LINK_UP:
+            self._link_to(peer, link, LINK_UP, "heard %s on %s" % (peer.name, medium), out)
+
+    def _on_sequenced(self, now, peer, medium, t, h, fields, out):
+        # type: (float, _Peer, Optional[str], str, Heard, Dict[str, Any], List[Any]) -> None
+        seq, hg, ts = h.seq, h.hg, h.ts
+        if not _is_int(seq) or seq <= 0:
+            self._count("bad_seq")
+            out.append(Log(ERROR, "should_drop_message: bad sequence number from %s" % peer.name))
+            return
+        if not _is_int(hg) or hg < 0:
+            self._count("bad_hg")
+            out.append(Log(ERROR, "should_drop_message: bad generation number from %s" % peer.name))
+            return
+        if not _is_int(ts) or ts <= 0:
+            self._count("bad_ts")
+            out.append(Log(ERROR, "should_drop_message: bad timestamp from %s" % peer.name))
+            return
+        is_status = t == "status"
+        restart = heal = False
+        if peer.generation is not None:
+            if hg < peer.generation:
+                self._count("replay")
+                out.append(Log(ERROR, "should_drop_message: attempted replay attack [%s]? "
+                                      "[gen = %d, curgen = %d]" % (peer.name, hg, peer.generation)))
+                return
+            if hg > peer.generation:
+                restart = True
+            elif is_status and peer.state == NODE_DEAD and not peer.restarted:
+                if seq <= peer.status_seq:
+                    self._count("stale_status")
+                    return
+                heal = True
+        if restart:
+            self._restart(peer, hg, out)
+        peer.generation = hg
+
+        dest = _field(fields, "dest")
+        to_us = dest is None or dest.lower() == self.config.local
+        prev_last = peer.track.last_seq
+        receipt = peer.track.receive(seq)
+        # Any authentic packet proves its link works, even a copy we already have (heartbeat
+        # ignores older copies; a second link slower than the message rate would look dead).
+        self._touch_link(now, peer, medium, out)
+        verdict = receipt.verdict
+        if verdict == DUPLICATE:
+            self._count("duplicate")
+            return
+        if verdict == OLD:
+            self._count("old_duplicate")
+            return
+        if verdict in (GAP, RESET):
+            nlost = seq - prev_last - 1
+            out.append(Log(WARNING, "%d lost packet(s) for [%s] [%d:%d]" % (nlost, peer.name, prev_last, seq)))
+            if verdict == RESET:
+                self._count("seq_resets")
+                out.append(Log(ERROR, "lost a lot of packets!"))
+            else:
+                self._count("lost_packets", len(receipt.lost))
+                for missing in receipt.lost:
+                    peer.track.schedule_rexmit(missing, now + self._first_rexmit_delay_s())
+        elif verdict == LATE:
+            self._count("late_packets")
+            if receipt.gap_closed:
+                out.append(Log(INFO, "No pkts missing from %s!" % peer.name))
+        if receipt.ack is not None:
+            self._send_ack(peer, receipt.ack, out)
+        if not to_us:
+            self._count("not_for_us")
+            return
+        if is_status:
+            self._on_status(now, peer, medium, seq, fields, heal, restart, out)
+        elif t == "shutdone":
+            self._on_shutdone(peer, out)
+        elif t == "reqnodes":
+            out.append(Log(DEBUG, "answering reqnodes from %s" % peer.name))
+            out.append(self.send(OrderedDict([
+                ("dest", peer.name), ("t", "repnodes"),
+                ("nodelist", "".join(n + " " for n in self.config.nodes)),
+                ("delnodelist", " ")])))
+        elif t == "repnodes":
+            # Our node list is ha.cf's; a genuine peer's view is not imported (spec 1.11).
+            out.append(Log(DEBUG, "repnodes from %s: %r" % (peer.name, _field(fields, "nodelist"))))
+        else:
+            out.append(Deliver(peer.name, t, dict(fields), medium, seq))
+
+    def _first_rexmit_delay_s(self):
+        # type: () -> float
+        top = self.config.max_rexmit_delay_ms
+        low = 0 if top < 100 else 50
+        return self._rand(low, top) / 1000.0
+
+    def _restart(self, peer, hg, out):
+        # type: (_Peer, int, List[Any]) -> None
+        old = peer.generation
+        self._count("restarts")
+        reason = "Heartbeat restart on node %s (generation %d -> %d)" % (peer.name, old, hg)
+        out.append(Log(INFO, "Heartbeat restart on node %s" % peer.name))
+        peer.track.reset()
+        peer.status_seq = 0
+        peer.dt_ms = None
+        peer.acked = 0
+        peer.restarted = True
+        out.append(NodeRestarted(peer.name, old, hg, reason))
+
+    def _on_status(self, now, peer, medium, seq, fields, heal, restart, out):
+        # type: (float, _Peer, Optional[str], int, Dict[str, Any], bool, bool, List[Any]) -> None
+        st = _field(fields, "st")
+        if st is None or not st:
+            self._count("bad_status")
+            out.append(Log(ERROR, "HBDoMsg_T_STATUS: status update without st field from %s" % peer.name))
+            return
+        if seq <= peer.status_seq:
+            # A late copy of an older status (e.g. a retransmission): no news.
+            self._count("stale_status")
+            return
+        if self._flow_control and _field(fields, "protocol") is None:
+            self._flow_control = False
+            out.append(Log(INFO, "flow control disabled due to different version heartbeat"))
+        if "dt" in fields:
+            dt = parse_hex(_field(fields, "dt"))
+            if dt is None or dt <= 0 or dt > MAX_DT_MS:
+                self._count("bad_field")
+                out.append(Log(WARNING, "ignoring bad dt %r from %s" % (fields.get("dt"), peer.name)))
+            else:
+                peer.dt_ms = dt
+        if peer.state == NODE_UP and peer.last_heard is not None:
+            interval = _ms(now - peer.last_heard)
+            if interval > self.config.warntime_ms:
+                out.append(Log(WARNING, "Late heartbeat: Node %s: interval %d ms" % (peer.name, interval)))
+        previous = peer.state
+        restart = restart or peer.restarted
+        peer.restarted = False
+        peer.last_heard = now
+        peer.warned = False
+        peer.status_seq = seq
+        if previous in (NODE_NEVER, NODE_DEAD) or (previous == NODE_LEFT and restart):
+            if heal:
+                self._count("partition_heals")
+                reason = "Cluster node %s returning after partition." % peer.name
+                self._node_to(peer, NODE_UP, reason, out, CRITICAL)
+                out.append(Log(WARNING, "Deadtime value may be too small."))
+                out.append(PartitionHealed(peer.name, reason))
+            elif restart:
+                reason = "node %s restarted (generation %d) and is up, status %s" % (
+                    peer.name, peer.generation, st)
+            elif previous == NODE_NEVER:
+                reason = "node %s: first heartbeat on %s, status %s" % (peer.name, medium, st)
+            else:
+                reason = "node %s: first heartbeat (declared dead at start-up), status %s" % (peer.name, st)
+            if not heal:
+                self._node_to(peer, NODE_UP, reason, out)
+            out.append(NodeUp(peer.name, st, reason))
+        if st != peer.status:
+            peer.status = st
+            out.append(Log(INFO, "Status update for node %s: status %s" % (peer.name, st)))
+            out.append(NodeStatus(peer.name, st, "node %s advertises status %s" % (peer.name, st)))
+
+    def _on_shutdone(self, peer, out):
+        # type: (_Peer, List[Any]) -> None
+        if peer.state == NODE_LEFT:
+            return
+        reason = "Received shutdown notice from '%s'." % peer.name
+        self._node_to(peer, NODE_LEFT, reason, out)
+        out.append(NodeLeft(peer.name, reason))
+
+    def _on_ns(self, now, peer, medium, t, fields, out):
+        # type: (float, _Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
+        dest = _field(fields, "dest")
+        to_us = dest is None or dest.lower() == self.config.local
+        if t == "NS_nak_rexmit":
+            # Always consumed: whoever asked, that seq will never come (spec 1.10).
+            self._touch_link(now, peer, medium, out)
+            nseq = parse_hex(_field(fields, "firstseq"))
+            if nseq is None or nseq <= 0:
+                self._count("bad_field")
+                out.append(Log(ERROR, "should_drop_message: bad nak seq number from %s" % peer.name))
+                return
+            if to_us:
+                self._count("naks_received")
+                out.append(Log(ERROR, "Irretrievably lost packet: node %s seq %d" % (peer.name, nseq)))
+            was_missing, ack, closed = peer.track.forget(nseq)
+            if was_missing and closed:
+                out.append(Log(INFO, "No pkts missing from %s!" % peer.name))
+            if ack is not None:
+                self._send_ack(peer, ack, out)
+            return
+        if not to_us:
+            self._count("ns_not_for_us")
+            return
+        self._touch_link(now, peer, medium, out)
+        if t == "NS_ackmsg":
+            ackseq = parse_hex(_field(fields, "ackseq"))
+            if ackseq is None or ackseq <= 0 or ackseq > self._history.hiseq:
+                self._count("bad_field")
+                return
+            self._count("acks_received")
+            peer.acked = max(peer.acked, ackseq)
+        elif t == "NS_rexmit":
+            self._answer_rexmit(now, peer, fields, out)
+        else:
+            self._count("ns_ignored")
+
+    def _answer_rexmit(self, now, peer, fields, out):
+        # type: (float, _Peer, Dict[str, Any], List[Any]) -> None
+        first = parse_dec(_field(fields, "firstseq"))
+        last = parse_dec(_field(fields, "lastseq"))
+        if first is None or last is None or first <= 0 or last <= 0 or first > last:
+            self._count("bad_field")
+            out.append(Log(ERROR, "Invalid rexmit seqnos from %s: %r-%r" % (
+                peer.name, fields.get("firstseq"), fields.get("lastseq"))))
+            return
+        self._count("rexmit_requests_received")
+        ans = self._history.answer(now, first, last, peer.acked)
+        for seq, payload in ans.resend:
+            self._count("retransmitted")
+            out.append(Retransmit(seq, payload, peer.name))
+        for seq, why in ans.nak:
+            self._count("naks_sent")
+            out.append(self.send(OrderedDict([
+                ("t", "NS_nak_rexmit"), ("firstseq", "%x" % seq), ("dest", peer.name), ("info", why)])))
+        if ans.too_high is not None:
+            out.append(Log(WARNING, "Rexmit of seq %d requested. %d is max." % (ans.too_high, self._history.hiseq)))
+
+    def _matching_pings(self, target):
+        # type: (Any) -> List[_Ping]
+        if not isinstance(target, str):
+            return []
+        return [p for p in self._pings.values() if target == p.name or target in p.members]
+
+    def _on_ping(self, now, target, out):
+        # type: (float, Any, List[Any]) -> None
+        pings = self._matching_pings(target)
+        if not pings:
+            self._count("unknown_ping")
+            return
+        for ping in pings:
+            ping.last_heard = now
+            ping.last_member = target
+            if ping.state != PING_UP:
+                what = "ping group %s answers (member %s)" % (ping.name, target) if ping.group \
+                    else "ping node %s answers" % ping.name
+                self._ping_to(ping, PING_UP, what, out)
+
+    # --- time ----------------------------------------------------------------------------
+
+    def _expire(self, now, out):
+        # type: (float, List[Any]) -> None
+        """Declare dead what has been silent too long, as of `now`."""
+        if self._started_at is None:
+            return
+        for peer in self._peers.values():
+            dead_ms = self._dead_ms(peer)
+            dead_s = dead_ms / 1000.0
+            if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
+                silence = now - self._ref(peer.last_heard)
+                if silence > dead_s + _EPS:
+                    self._node_dies(peer, silence, dead_ms, out)
+                elif (peer.state == NODE_UP and not peer.warned and self._warn_s < dead_s
+                      and silence > self._warn_s + _EPS):
+                    peer.warned = True
+                    reason = "Late heartbeat: Node %s: no heartbeat for %d ms (warntime %d ms)" % (
+                        peer.name, _ms(silence), self.config.warntime_ms)
+                    out.append(Log(WARNING, reason))
+                    out.append(NodeWarn(peer.name, _ms(silence), reason))
+            for link in peer.links.values():
+                if link.state == LINK_DEAD:
+                    continue
+                silence = now - self._ref(link.last_heard)
+                if silence > dead_s + _EPS:
+                    if link.state == LINK_INIT:
+                        why = "link %s:%s never heard within %d ms" % (peer.name, link.medium, dead_ms)
+                    else:
+                        why = "link %s:%s silent for %d ms (> %d ms)" % (
+                            peer.name, link.medium, _ms(silence), dead_ms)
+                    self._link_to(peer, link, LINK_DEAD, why, out)
+        ping_dead_ms = self._ping_dead_ms()
+        for ping in self._pings.values():
+            if ping.state == PING_DEAD:
+                continue
+            silence = now - self._ref(ping.last_heard)
+            if silence > ping_dead_ms / 1000.0 + _EPS:
+                if ping.state == PING_NEVER:
+                    why = "ping %s %s never answered within %d ms" % (
+                        "group" if ping.group else "node", ping.name, ping_dead_ms)
+                else:
+                    why = "ping %s %s silent for %d ms (> deadping %d ms)" % (
+                        "group" if ping.group else "node", ping.name, _ms(silence), ping_dead_ms)
+                self._ping_to(ping, PING_DEAD, why, out)
+        self._check_comm_up(now, out)
+
+    def _node_dies(self, peer, silence, dead_ms, out):
+        # type: (_Peer, float, int, List[Any]) -> None
+        graceful = peer.state == NODE_LEFT
+        if peer.state == NODE_NEVER:
+            reason = "node %s: is dead (never heard within initdead %d ms)" % (peer.name, dead_ms)
+        elif graceful:
+            reason = "node %s: is dead (silent for %d ms after its shutdown notice)" % (
+                peer.name, _ms(silence))
+        else:
+            reason = "node %s: is dead (silent for %d ms on all links, dead time %d ms)" % (
+                peer.name, _ms(silence), dead_ms)
+        self._node_to(peer, NODE_DEAD, reason, out, WARNING)
+        out.append(NodeDead(peer.name, reason, graceful))
+        peer.status = "dead"
+        peer.warned = False
+        # Like heartbeat: a node that comes back starts a fresh sequence history, so no
+        # retransmissions are asked for what was sent during the silence.
+        peer.track.reset()
+
+    def _fire_rexmits(self, now, out):
+        # type: (float, List[Any]) -> None
+        for peer in self._peers.values():
+            for seq in peer.track.due_rexmits(now + _EPS):
+                if peer.state != NODE_UP:
+                    peer.track.cancel_rexmit(seq)  # only ask peers that are up (spec 1.10)
+                    continue
+                self._count("rexmit_requests_sent")
+                out.append(self.send(OrderedDict([
+                    ("t", "NS_rexmit"), ("dest", peer.name),
+                    ("firstseq", "%d" % seq), ("lastseq", "%d" % seq)])))
+                peer.track.schedule_rexmit(seq, now + self._rexmit_s)
+
+    def _check_comm_up(self, now, out):
+        # type: (float, List[Any]) -> None
+        if self._comm_up or self._started_at is None:
+            return
+        if any(p.state == NODE_NEVER for p in self._peers.values()):
+            return
+        if any(p.state == PING_NEVER for p in self._pings.values()):
+            return
+        heard = [p.name for p in self._peers.values() if p.state != NODE_DEAD]
+        dead = [p.name for p in self._peers.values() if p.state == NODE_DEAD]
+        heard += [p.name for p in self._pings.values() if p.state == PING_UP]
+        dead += [p.name for p in self._pings.values() if p.state == PING_DEAD]
+        reason = "communication is up: heard from [%s], declared dead [%s]" % (
+            " ".join(heard), " ".join(dead))
+        self._comm_up = True
+        self._comm_reason = reason
+        out.append(Log(INFO, "Comm_now_up(): updating status to active"))
+        out.append(CommUp(reason))
+        self._set_local_status(now, LOCAL_ACTIVE, reason, out)
+
+    # --- reading the state -------------------------------------------------------------------
+
+    @property
+    def now(self):
+        # type: () -> Optional[float]
+        """The latest `now` this machine was given (None before start)."""
+        return self._now
+
+    @property
+    def comm_up(self):
+        # type: () -> bool
+        return self._comm_up
+
+    @property
+    def local_status(self):
+        # type: () -> str
+        return self._local_status
+
+    @property
+    def flow_control(self):
+        # type: () -> bool
+        return self._flow_control
+
+    def node_state(self, name):
+        # type: (str) -> str
+        return self._peers[name.lower()].state
+
+    def node_status(self, name):
+        # type: (str) -> Optional[str]
+        return self._peers[name.lower()].status
+
+    def link_state(self, name, medium):
+        # type: (str, str) -> str
+        return self._peers[name.lower()].links[medium].state
+
+    def ping_state(self, name):
+        # type: (str) -> str
+        return self._pings[name].state
+
+    def nodes_in(self, state):
+        # type: (str) -> List[str]
+        return [p.name for p in self._peers.values() if p.state == state]
+
+    def snapshot(self, now=None):
+        # type: (Optional[float]) -> Dict[str, Any]
+        """A JSON-able picture for `pyha status` (times are this machine's monotonic seconds)."""
+        def silence(last):
+            if now is None or self._started_at is None:
+                return None
+            return max(0, _ms(now - self._ref(last)))
+
+        nodes = OrderedDict()  # type: Dict[str, Any]
+        for peer in self._peers.values():
+            seqinfo = peer.track.snapshot()
+            seqinfo["peer_acked"] = peer.acked
+            seqinfo["our_unacked"] = max(0, self._history.hiseq - peer.acked)
+            seqinfo["last_status_seq"] = peer.status_seq
+            nodes[peer.name] = {
+                "state": peer.state,
+                "status": peer.status,
+                "reason": peer.reason,
+                "last_heard": peer.last_heard,
+                "silence_ms": silence(peer.last_heard),
+                "generation": peer.generation,
+                "advertised_dt_ms": peer.dt_ms,
+                "dead_time_ms": self._dead_ms(peer),
+                "links": OrderedDict((m, {"state": lk.state, "last_heard": lk.last_heard,
+                                          "silence_ms": silence(lk.last_heard)})
+                                     for m, lk in peer.links.items()),
+                "seq": seqinfo,
+            }
+        pings = OrderedDict()  # type: Dict[str, Any]
+        groups = OrderedDict()  # type: Dict[str, Any]
+        for ping in self._pings.values():
+            info = {"state": ping.state, "reason": ping.reason, "last_heard": ping.last_heard,
+                    "silence_ms": silence(ping.last_heard)}
+            if ping.group:
+                info["members"] = list(ping.members)
+                info["last_member"] = ping.last_member
+                groups[ping.name] = info
+            else:
+                pings[ping.name] = info
+        return {
+            "local": {
+                "node": self.config.local,
+                "status": self._local_status,
+                "started_at": self._started_at,
+                "comm_up": self._comm_up,
+                "comm_reason": self._comm_reason,
+                "flow_control": self._flow_control,
+                "advertised_dt_ms": self._advertised_dt_ms(),
+                "sent": self._history.snapshot(),
+                "links": OrderedDict((m, {"last_heard": t}) for m, t in self._local_links.items()),
+            },
+            "config": self.config.to_dict(),
+            "nodes": nodes,
+            "ping_nodes": pings,
+            "ping_groups": groups,
+            "counters": dict(self.counters),
+        }
