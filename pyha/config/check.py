@@ -1,0 +1,316 @@
+"""`pyha config check`: read /etc/ha.d, and report every problem with file, line and fix.
+
+Combines each file's own checks (`HaCf.check()`, `Haresources.check()`,
+`Authkeys.check()`) with the checks that need another file or the host: this host's
+`uname -n` among the nodes, interfaces, resource scripts, name resolution, the authkeys
+mode and owner.  The host is reached only through an injected `HostFacts`, so the whole
+check is deterministic under test.  Reading the three files is the only I/O done here.
+
+Severity policy (the drop-in rule): whatever makes genuine heartbeat 3.0.x refuse to start
+is an error; what it accepts is at most a warning, except four deliberate errors: unknown
+directives (heartbeat refuses them too), authkeys not owned by root, resource scripts that
+cannot be found, and Pacemaker (crm) mode.
+"""
+
+import difflib
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+from pyha import diagnostics as dg
+from pyha.config.authkeys import Authkeys
+from pyha.config.common import read_text, show
+from pyha.config.hacf import HaCf
+from pyha.config.haresources import BUILTIN_AGENTS, Haresources, looks_like_ip
+from pyha.config.hostfacts import FileStat, HostFacts, RealHostFacts
+
+HA_FILES = ("ha.cf", "haresources", "authkeys")
+INIT_DIRS = ("/etc/init.d",)
+SYSTEMD_UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+
+
+def find_resource_script(name, ha_dir, facts):
+    # type: (str, str, HostFacts) -> Optional[str]
+    """Where the agent for resource `name` is: `builtin:<name>` for pyha's own agents, else
+    `<ha_dir>/resource.d/<name>` or `/etc/init.d/<name>` (executable files, heartbeat's
+    order), else a systemd unit `<name>.service`; None if nowhere."""
+    if name in BUILTIN_AGENTS:
+        return "builtin:" + name
+    if not name or name in (".", ".."):
+        return None
+    for d in (os.path.join(ha_dir, "resource.d"),) + INIT_DIRS:
+        path = os.path.join(d, name)
+        if facts.is_executable_file(path):
+            return path
+    unit = name if name.endswith(".service") else name + ".service"
+    if "/" not in unit:
+        for d in SYSTEMD_UNIT_DIRS:
+            path = os.path.join(d, unit)
+            if facts.exists(path):
+                return path
+    return None
+
+
+class CheckReport(object):
+    """The outcome of a check: the parsed models (None for a file that could not be read)
+    and the sorted diagnostics."""
+
+    def __init__(self, ha_dir, hacf, haresources, authkeys, diagnostics):
+        # type: (str, Optional[HaCf], Optional[Haresources], Optional[Authkeys], List[dg.Diagnostic]) -> None
+        self.ha_dir = ha_dir
+        self.hacf = hacf
+        self.haresources = haresources
+        self.authkeys = authkeys
+        self.diagnostics = dg.sorted_diagnostics(diagnostics)
+
+    @property
+    def ok(self):
+        # type: () -> bool
+        return not dg.has_errors(self.diagnostics)
+
+    @property
+    def exit_code(self):
+        # type: () -> int
+        return 0 if self.ok else 1
+
+    def count(self, severity):
+        # type: (str) -> int
+        return sum(1 for d in self.diagnostics if d.severity == severity)
+
+    def to_dict(self):
+        # type: () -> Dict[str, Any]
+        return {
+            "dir": self.ha_dir,
+            "ok": self.ok,
+            "errors": self.count(dg.ERROR),
+            "warnings": self.count(dg.WARNING),
+            "infos": self.count(dg.INFO),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    def format_text(self):
+        # type: () -> str
+        # undecodable bytes from the files survive as surrogates: print them escaped
+        lines = [d.format().encode("utf-8", "backslashreplace").decode("utf-8") for d in self.diagnostics]
+        e, w, i = self.count(dg.ERROR), self.count(dg.WARNING), self.count(dg.INFO)
+        if not self.diagnostics:
+            lines.append("%s: no problems found" % self.ha_dir)
+        else:
+            lines.append("%s: %d error%s, %d warning%s, %d note%s" % (
+                self.ha_dir, e, "" if e == 1 else "s", w, "" if w == 1 else "s", i, "" if i == 1 else "s"))
+        return "\n".join(lines)
+
+    def render(self, as_json=False):
+        # type: (bool) -> str
+        if as_json:
+            return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return self.format_text()
+
+
+def check_config(ha_dir="/etc/ha.d", facts=None):
+    # type: (str, Optional[HostFacts]) -> CheckReport
+    """Read ha.cf, haresources and authkeys from `ha_dir` and check them against the host
+    (`facts`, default: this machine).  Never raises for bad or missing files."""
+    facts = facts or RealHostFacts()
+    diags = []  # type: List[dg.Diagnostic]
+    if not os.path.isdir(ha_dir):
+        diags.append(dg.error("config-dir-missing", "configuration directory %s does not exist" % show(ha_dir),
+                              ha_dir, None, "create it and run `pyha init`, or pass --dir"))
+        return CheckReport(ha_dir, None, None, None, diags)
+
+    texts = {}  # type: Dict[str, Optional[str]]
+    for name in HA_FILES:
+        path = os.path.join(ha_dir, name)
+        try:
+            texts[name] = read_text(path)
+        except (OSError, IOError) as exc:
+            texts[name] = None
+            diags.append(_missing(name, path, exc))
+
+    hacf = HaCf.parse(texts["ha.cf"], os.path.join(ha_dir, "ha.cf")) if texts["ha.cf"] is not None else None
+    hares = (Haresources.parse(texts["haresources"], os.path.join(ha_dir, "haresources"))
+             if texts["haresources"] is not None else None)
+    keys = (Authkeys.parse(texts["authkeys"], os.path.join(ha_dir, "authkeys"))
+            if texts["authkeys"] is not None else None)
+    authkeys_stat = facts.stat(os.path.join(ha_dir, "authkeys")) if keys is not None else None
+    diags.extend(check_models(hacf, hares, keys, facts, ha_dir, authkeys_stat))
+    return CheckReport(ha_dir, hacf, hares, keys, diags)
+
+
+_MISSING = {
+    "ha.cf": ("hacf-missing", "heartbeat refuses to start (\"Cannot open config file\")"),
+    "haresources": ("hares-missing", "heartbeat refuses to start (\"Cannot open resources file\")"),
+    "authkeys": ("authkeys-missing", "heartbeat refuses to start (\"Cannot open keyfile\")"),
+}
+
+
+def _missing(name, path, exc):
+    # type: (str, str, Any) -> dg.Diagnostic
+    code, why = _MISSING[name]
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return dg.error(code, "cannot read %s (%s); %s" % (name, reason, why), path, None,
+                    "run `pyha init` to write it, or copy it from the other node (`pyha sync`)")
+
+
+def check_models(hacf, haresources, authkeys, facts, ha_dir="/etc/ha.d", authkeys_stat=None):
+    # type: (Optional[HaCf], Optional[Haresources], Optional[Authkeys], HostFacts, str, Optional[FileStat]) -> List[dg.Diagnostic]
+    """All checks on already parsed models (a None model is skipped): each file's own
+    checks plus the cross-file and host checks.  `authkeys_stat` is the key file's owner
+    and mode (skipped when None), so `pyha init` can check files before writing them."""
+    diags = []  # type: List[dg.Diagnostic]
+    if hacf is not None:
+        diags.extend(hacf.check())
+        diags.extend(_check_hacf_host(hacf, facts))
+    if haresources is not None:
+        diags.extend(haresources.check())
+        diags.extend(_check_haresources(haresources, hacf, facts, ha_dir))
+    if authkeys is not None:
+        diags.extend(authkeys.check())
+        if authkeys_stat is not None:
+            diags.extend(_check_authkeys_stat(authkeys.filename, authkeys_stat))
+    return dg.sorted_diagnostics(diags)
+
+
+def _check_hacf_host(cf, facts):
+    # type: (HaCf, HostFacts) -> List[dg.Diagnostic]
+    fn = cf.filename
+    out = []  # type: List[dg.Diagnostic]
+    uname = facts.nodename()
+    me = uname.lower()
+    entries = cf.node_entries
+    names = [n.name for n in entries]
+    short = me.split(".", 1)[0]
+    if entries and me not in names:
+        if "." in me and short in names:
+            hint = ("this host's name has a domain suffix (the tutorial warns that HA1.cmdschool.org makes heartbeat "
+                    "fail): set the short name with `hostnamectl set-hostname %s` (or `hostname %s` and "
+                    "/etc/sysconfig/network on EL6), or write `node %s`" % (short, short, me))
+        else:
+            hint = "add `node %s`, or set this host's name to one of: %s" % (me, ", ".join(names))
+        out.append(dg.error("hacf-local-node-missing",
+                            "this host's name (uname -n) %s is not a node (nodes: %s); heartbeat refuses to start "
+                            "(\"Current node [%s] not in configuration!\")" % (show(uname), ", ".join(names), me),
+                            fn, entries[0].lineno, hint))
+    for n in entries:
+        if n.name == me:
+            continue
+        if "." in n.name:
+            out.append(dg.warning("hacf-node-domain-suffix",
+                                  "node %s has a domain suffix; heartbeat compares node names with each host's "
+                                  "`uname -n` exactly, and the tutorial reports that such names made heartbeat fail"
+                                  % show(n.name), fn, n.lineno,
+                                  "use short host names (`hostnamectl set-hostname ha2`) and `node ha2`"))
+        elif "." in me and n.name == short:
+            out.append(dg.warning("hacf-node-domain-suffix",
+                                  "node %s matches this host only without its domain suffix (uname -n is %s)"
+                                  % (show(n.name), show(uname)), fn, n.lineno,
+                                  "set the short hostname: `hostnamectl set-hostname %s`" % short))
+
+    for m in cf.all_media:
+        if m.kind == "serial":
+            if not facts.exists(m.dev):
+                out.append(dg.error("hacf-serial-device", "serial port %s does not exist; heartbeat refuses to start"
+                                    % show(m.dev), fn, m.lineno, "check the device name (e.g. /dev/ttyS0)"))
+            continue
+        if not facts.interface_exists(m.dev):
+            if m.kind == "bcast":
+                out.append(dg.error("hacf-bcast-device", "bcast interface %s does not exist on this host; heartbeat "
+                                    "refuses to start (\"IP interface [%s] does not exist\")" % (show(m.dev), m.dev),
+                                    fn, m.lineno, "use an existing interface (see `ip link`)"))
+            elif m.kind in ("mcast", "mcast6", "ucast6"):
+                out.append(dg.error("hacf-device-missing", "%s interface %s does not exist on this host; heartbeat "
+                                    "refuses to start (\"%s device [%s] is invalid or not set up properly\")"
+                                    % (m.kind, show(m.dev), m.kind, m.dev), fn, m.lineno,
+                                    "use an existing interface with an address (see `ip addr`)"))
+            else:
+                out.append(dg.warning("hacf-ucast-device", "ucast interface %s does not exist on this host (yet); "
+                                      "heartbeat starts, but its link process fails and it shuts down"
+                                      % show(m.dev), fn, m.lineno,
+                                      "use an existing interface (see `ip link`), or create it before starting"))
+        if m.kind == "ucast" and not facts.resolve(m.peer):
+            out.append(dg.error("hacf-ucast-resolve", "ucast peer %s does not resolve; heartbeat refuses to start "
+                                "(\"cannot resolve hostname\")" % show(m.peer), fn, m.lineno,
+                                "write the peer's IP address on that link (e.g. `ucast %s 10.0.0.2`)" % m.dev))
+    for p in cf.ping_nodes:
+        if p.kind == "ping" and not facts.resolve(p.host):
+            out.append(dg.error("hacf-ping-resolve", "ping node %s does not resolve; heartbeat refuses to start "
+                                "(\"unknown host\")" % show(p.host), fn, p.lineno,
+                                "write an IP address, e.g. the default gateway"))
+    for g in cf.ping_groups:
+        for h in g.hosts:
+            if not facts.resolve(h):
+                out.append(dg.error("hacf-ping-resolve", "ping_group %s member %s does not resolve; heartbeat refuses "
+                                    "to start" % (g.name, show(h)), fn, g.lineno, "write IP addresses"))
+
+    for r in cf.respawn:
+        if r.is_ipfail:
+            out.append(dg.info("hacf-respawn-ipfail",
+                               "pyha does not start ipfail: its built-in arbitration does the same job (hand the "
+                               "resources over when only this node loses the ping nodes)", fn, r.lineno,
+                               "keep the line for heartbeat compatibility, or remove it"))
+            continue
+        if not facts.is_executable_file(r.program):
+            out.append(dg.warning("hacf-respawn-missing", "%s program %s is not an executable file (heartbeat would "
+                                  "refuse to start)" % ("failfast" if r.failfast else "respawn", show(r.program)),
+                                  fn, r.lineno, "install it or fix the path"))
+        if not facts.user_exists(r.user):
+            out.append(dg.warning("hacf-respawn-user", "user %s does not exist (heartbeat would refuse to start)"
+                                  % show(r.user), fn, r.lineno, "create the user or run the program as an existing one"))
+    wd = cf.watchdog
+    if wd and not facts.exists(wd):
+        out.append(dg.warning("hacf-watchdog-missing", "watchdog device %s does not exist" % show(wd), fn,
+                              cf.lineno("watchdog"),
+                              "load the software watchdog: `modprobe softdog nowayout=0` (and at boot)"))
+    return out
+
+
+def _check_haresources(hr, cf, facts, ha_dir):
+    # type: (Haresources, Optional[HaCf], HostFacts, str) -> List[dg.Diagnostic]
+    fn = hr.filename
+    out = []  # type: List[dg.Diagnostic]
+    nodes = cf.nodes if cf is not None else None
+    for g in hr.groups:
+        if nodes is not None and nodes and g.node not in nodes:
+            close = difflib.get_close_matches(g.node, nodes, n=1)
+            if looks_like_ip(g.node_text) or g.node_text.startswith("/"):
+                hint = "each group starts with its preferred node, e.g. `%s %s`" % (nodes[0], g.render())
+            else:
+                hint = "write %s" % ("`%s`" % close[0] if close else "one of: " + ", ".join(nodes))
+            out.append(dg.error("hares-bad-node", "group owner %s is not a node in ha.cf (%s); heartbeat refuses to "
+                                "start (\"Bad nodename\")" % (show(g.node_text), ", ".join(nodes)), fn, g.lineno,
+                                hint))
+        for r in g.resources:
+            if r.kind == "ip" or r.script == "SendArp":
+                iface = r.base_iface
+                if iface and not facts.interface_exists(iface):
+                    out.append(dg.warning("hares-ip-iface-missing", "interface %s of %s does not exist on this host"
+                                          % (show(iface), show(r.token)), fn, r.lineno,
+                                          "use an existing interface (see `ip link`)"))
+                continue
+            if find_resource_script(r.script, ha_dir, facts) is None:
+                out.append(dg.error("hares-script-missing",
+                                    "resource %s: no script %s in %s/resource.d or /etc/init.d, and no systemd unit "
+                                    "%s.service (heartbeat: \"Cannot locate resource script\")"
+                                    % (show(r.token), show(r.script), ha_dir.rstrip("/"), r.script),
+                                    fn, r.lineno, "install the service (e.g. `yum install %s`) or fix the name"
+                                    % r.script))
+    return out
+
+
+def _check_authkeys_stat(fn, st):
+    # type: (str, FileStat) -> List[dg.Diagnostic]
+    out = []  # type: List[dg.Diagnostic]
+    if st.mode & 0o044:
+        out.append(dg.error("authkeys-perms", "authkeys is readable by %s (mode %04o); heartbeat refuses to start "
+                            "(\"Bad permissions on keyfile\")" % (
+                                "group and others" if st.mode & 0o044 == 0o044 else
+                                "its group" if st.mode & 0o040 else "others", st.mode), fn, None,
+                            "chmod 600 %s" % fn))
+    elif st.mode & 0o133:
+        out.append(dg.warning("authkeys-mode", "authkeys has mode %04o; 0600 (or 0400) is expected" % st.mode,
+                              fn, None, "chmod 600 %s" % fn))
+    if st.uid != 0:
+        out.append(dg.error("authkeys-owner", "authkeys is owned by uid %d, not root; pyha is stricter than heartbeat "
+                            "here (heartbeat only checks the mode): whoever owns the key file can forge heartbeats"
+                            % st.uid, fn, None, "chown root:root %s" % fn))
+    return out
