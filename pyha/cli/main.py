@@ -34,12 +34,9 @@ def root(version: Optional[bool] = typer.Option(
 
 
 def _register():
-    from pyha.cli import init_cmd
+    from pyha.cli import config_cmd, daemon_cmd, init_cmd
     init_cmd.register(app)
-    try:
-        from pyha.cli import config_cmd
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return
+    daemon_cmd.register(app)
     app.add_typer(config_cmd.app, name="config", help="Check the /etc/ha.d configuration.")
 
 

@@ -173,17 +173,14 @@ def reusable_key(authkeys_text):
     """An existing authkeys' active sha1 key, if it is a real one, so re-runs change nothing."""
     if not authkeys_text:
         return None
-    active, keys = None, {}
-    for raw in authkeys_text.splitlines():
-        line = raw.split("#", 1)[0].split()
-        if len(line) == 2 and line[0] == "auth":
-            active = line[1]
-        elif len(line) == 3:
-            keys[line[0]] = (line[1], line[2])
-    if active in keys and keys[active][0] == "sha1" and keys[active][1].lower() not in SAMPLE_KEYS \
-            and len(keys[active][1]) >= 32 and re.match(r"^[0-9a-f]+$", keys[active][1]):
-        return keys[active][1]
-    return None
+    from pyha.config.authkeys import Authkeys
+    active = Authkeys.parse(authkeys_text).active
+    if active is None or active.method != "sha1" or not active.key:
+        return None
+    key = active.key
+    if key.lower() in SAMPLE_KEYS or len(key) < 32 or not re.match(r"^[0-9a-f]+$", key):
+        return None
+    return key
 
 
 def plan_files(params):

@@ -16,7 +16,6 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from pyha.media.base import MAX_DATAGRAM, Medium, MediumError
 
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
-SO_REUSEPORT = getattr(socket, "SO_REUSEPORT", 15)
 SIOCGIFBRDADDR = 0x8919
 SIOCGIFADDR = 0x8915
 
@@ -83,7 +82,10 @@ class UdpMedium(Medium):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, SO_REUSEPORT, 1)
+            # No SO_REUSEPORT (heartbeat sets it): in a reuseport group the kernel hashes a
+            # datagram to any member, whatever device it is bound to, so eth1's packets
+            # could be read by the eth0 socket and a cut eth1 would still look alive
+            # (seen in the lab).  SO_REUSEADDR plus the device binding is enough.
             if bind_device:
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode() + b"\0")
@@ -164,7 +166,6 @@ class McastMedium(Medium):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, SO_REUSEPORT, 1)
             sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode() + b"\0")
             sock.bind((group, port))
             mreq = socket.inet_aton(group) + socket.inet_aton(local)

@@ -15,7 +15,7 @@ def test_version_via_module():
 def test_help_lists_commands():
     out = subprocess.run([sys.executable, "-m", "pyha", "--help"], stdout=subprocess.PIPE,
                          universal_newlines=True, check=True).stdout
-    for command in ("init", "sync"):
+    for command in ("init", "sync", "config", "daemon", "status"):
         assert command in out
 
 

@@ -1,0 +1,117 @@
+"""`pyha daemon` (run the node in the foreground) and `pyha status` (ask it)."""
+
+import os
+import sys
+from typing import Any, Dict
+
+import typer
+
+from pyha.cli.output import fail, print_json
+
+
+def register(app):
+    # type: (typer.Typer) -> None
+    app.command("daemon")(daemon)
+    app.command("status")(status)
+
+
+def daemon(
+    directory: str = typer.Option("/etc/ha.d", "--dir", help="Configuration directory."),
+    state_dir: str = typer.Option("/var/lib/pyha", "--state-dir", help="Generation number and uuid."),
+    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Pid file and control socket."),
+    no_resources: bool = typer.Option(False, "--no-resources",
+                                      help="Membership only: never hold resources (heartbeat's -M)."),
+    quiet: bool = typer.Option(False, "--quiet", help="Log only to ha.cf's destinations, not stderr."),
+):
+    """Run this node in the foreground (systemd Type=notify; the SysV script backgrounds it)."""
+    from pyha.daemon import logsetup, sdnotify
+    from pyha.daemon.node import Daemon, Settings, StartupError
+
+    logsetup.setup(stderr=True)
+    settings = Settings(directory, state_dir, run_dir, manage_resources=not no_resources)
+    try:
+        d = Daemon(settings)
+        logsetup.setup(d.cf.logfile, d.cf.debugfile, d.cf.logfacility, d.cf.debug or 0, stderr=not quiet)
+        d.open()
+    except StartupError as exc:
+        for diag in exc.diagnostics:
+            typer.echo(diag.format(), err=True)
+        typer.echo("pyha: ERROR: %s" % exc.message, err=True)
+        raise typer.Exit(exc.exit_code)
+    pid_path = settings.pid_path
+    with open(pid_path + ".tmp", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.rename(pid_path + ".tmp", pid_path)
+    sdnotify.notify("READY=1\nMAINPID=%d" % os.getpid())
+    try:
+        code = d.run()
+    finally:
+        sdnotify.notify("STOPPING=1")
+        try:
+            os.unlink(pid_path)
+        except OSError:
+            pass
+    raise typer.Exit(code)
+
+
+def _ms(value):
+    if value is None:
+        return "-"
+    return "%.1f s" % (value / 1000.0) if value >= 1000 else "%d ms" % value
+
+
+def format_status(st):
+    # type: (Dict[str, Any]) -> str
+    d = st.get("daemon", {})
+    local = st.get("local", {})
+    lines = ["pyha %s on %s (pid %s, generation %s): %s%s" % (
+        d.get("version"), d.get("node"), d.get("pid"), d.get("generation"), local.get("status"),
+        ", stopping" if d.get("stopping") else "")]
+    lines.append("nodes:")
+    for name, n in sorted(st.get("nodes", {}).items()):
+        skew = n.get("peer_clock_skew_s")
+        lines.append("  %-16s %-6s %-7s last heard %s ago, generation %s%s" % (
+            name, n.get("state"), n.get("status") or "", _ms(n.get("silence_ms")), n.get("generation"),
+            ", clock skew %+.0f s" % skew if skew is not None else ""))
+        for medium, link in sorted(n.get("links", {}).items()):
+            lines.append("    link %-10s %s" % (medium, link.get("state")))
+        if n.get("reason"):
+            lines.append("    why: %s" % n["reason"])
+    pings = st.get("ping_nodes", {})
+    pings.update(st.get("ping_groups", {}))
+    if pings:
+        lines.append("ping nodes:")
+        for name, p in sorted(pings.items()):
+            lines.append("  %-16s %s" % (name, p.get("state")))
+    res = st.get("resources", {})
+    lines.append("resources: %s" % (res.get("mode") or ", ".join(res.get("holding", [])) or "none held"))
+    if res.get("last_decision"):
+        lines.append("  last decision: %s" % res["last_decision"])
+    drops = d.get("dropped") or {}
+    counters = {k: v for k, v in (st.get("counters") or {}).items() if v}
+    if drops or counters:
+        lines.append("dropped/odd input: %s" % ", ".join(
+            "%s=%d" % kv for kv in sorted(list(drops.items()) + list(counters.items()))))
+    return "\n".join(lines)
+
+
+def status(
+    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Where the daemon's control socket is."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Show nodes, links, ping nodes and resources as this node's daemon sees them."""
+    from pyha.daemon.control import ControlError, request
+    try:
+        answer = request(os.path.join(run_dir, "pyha.sock"), {"cmd": "status"})
+    except ControlError as exc:
+        if json_out:
+            print_json({"running": False, "error": exc.message})
+            raise typer.Exit(3)
+        fail(exc.message, exc.hint, code=3)
+        return
+    if not answer.get("ok"):
+        fail(answer.get("error", "the daemon refused"))
+    if json_out:
+        print_json(answer["status"])
+    else:
+        typer.echo(format_status(answer["status"]))

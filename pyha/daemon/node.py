@@ -1,0 +1,404 @@
+"""The daemon: the imperative shell around the membership and manager state machines.
+
+It owns every piece of I/O and nothing else: it reads /etc/ha.d, opens the media, turns
+datagrams into `Heard` events (decode + verify, drop and count what is hostile), feeds
+the pure machines with a monotonic `now`, and carries out what they return: sign and
+send messages, start and stop resources through child processes, feed the watchdog,
+tell the guardian what we hold, answer the control socket.  It makes no decisions of
+its own about liveness or resources; when it needs a rule, the rule belongs in
+`pyha/cluster/`.
+
+The loop is single-threaded; nothing here blocks for longer than a netlink call.
+"""
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional
+
+from pyha import __version__
+from pyha import diagnostics as dg
+from pyha import wire
+from pyha.cluster import events as ev
+from pyha.cluster.membership import Membership, MembershipConfig
+from pyha.config.check import check_config
+from pyha.daemon import statefiles
+from pyha.daemon.control import ControlServer
+from pyha.daemon.logsetup import LOGGER, RateLimiter
+from pyha.daemon.loop import EventLoop
+from pyha.media.base import MediumError
+from pyha.media.udp import open_udp_media
+
+log = logging.getLogger(LOGGER)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_NOT_CONFIGURED = 6  # heartbeat's (and LSB's) "program is not configured"
+
+# How long a gracefully stopping node keeps answering (retransmission requests for its
+# shutdone, late acks) after announcing it is leaving; heartbeat lingers ~2 s.
+LEAVE_LINGER_S = 1.0
+
+
+class Settings(object):
+    def __init__(self, ha_dir="/etc/ha.d", state_dir="/var/lib/pyha", run_dir="/var/run/pyha",
+                 manage_resources=True, node_name=None):
+        # type: (str, str, str, bool, Optional[str]) -> None
+        self.ha_dir = ha_dir
+        self.state_dir = state_dir
+        self.run_dir = run_dir
+        self.manage_resources = manage_resources
+        self.node_name = node_name
+
+    @property
+    def control_path(self):
+        return os.path.join(self.run_dir, "pyha.sock")
+
+    @property
+    def pid_path(self):
+        return os.path.join(self.run_dir, "pyha.pid")
+
+
+class StartupError(Exception):
+    def __init__(self, message, diagnostics=(), exit_code=EXIT_NOT_CONFIGURED):
+        # type: (str, Any, int) -> None
+        super(StartupError, self).__init__(message)
+        self.message = message
+        self.diagnostics = list(diagnostics)
+        self.exit_code = exit_code
+
+
+def _load_average():
+    # type: () -> str
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().strip()
+    except OSError:
+        return "n/a"
+
+
+def string_fields(msg):
+    # type: (wire.Message) -> Dict[str, str]
+    """The message's string fields as text (first occurrence wins, like heartbeat's lookup).
+
+    Raises WireError(bad-utf8) for a string field that is not UTF-8: node names, types
+    and numbers are ASCII in every genuine message, so anything else is hostile.
+    """
+    out = OrderedDict()  # type: Dict[str, str]
+    for f in msg.fields:
+        if f.type != wire.STRING or f.name in out:
+            continue
+        try:
+            out[f.name] = f.value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise wire.WireError("bad-utf8", "field %r is not UTF-8" % f.name, field=f.name)
+    return out
+
+
+class NullManager(object):
+    """Membership-only mode (`pyha daemon --no-resources`, heartbeat's -M): holds nothing.
+
+    A genuine peer still needs its `starting` answered (spec 1.11), so this answers it
+    with "I hold none and I am stable".
+    """
+
+    def __init__(self, local):
+        self.local = local
+
+    def handle(self, event, now):
+        # type: (Any, float) -> List[Any]
+        if isinstance(event, ev.Deliver) and event.t == "starting":
+            return [("send", OrderedDict([("t", "resource"), ("rsc_hold", "none"), ("rtype", "full"),
+                                          ("isstable", "1")]))]
+        if isinstance(event, ev.CommUp):
+            return [("send", OrderedDict([("t", "starting")]))]
+        return []
+
+    def snapshot(self, now):
+        return {"mode": "membership only (resources not managed)", "holding": []}
+
+
+class Daemon(object):
+    def __init__(self, settings, clock=time.monotonic, wall=time.time):
+        # type: (Settings, Callable[[], float], Callable[[], float]) -> None
+        self.settings = settings
+        self.clock = clock
+        self.wall = wall
+        self.loop = EventLoop(clock=clock)
+        self.media = []  # type: List[Any]
+        self.ping = None  # type: Any
+        self.control = None  # type: Optional[ControlServer]
+        self.drops = OrderedDict()  # type: Dict[str, int]
+        self.drop_log = RateLimiter(burst=5, interval=60.0, clock=clock)
+        self.uuids = {}  # type: Dict[str, bytes]
+        self.clock_skew = {}  # type: Dict[str, float]
+        self.sent = 0
+        self.received = 0
+        self.exit_code = EXIT_OK
+        self._tick_timer = None  # type: Any
+        self._stopping = False
+        self._load_config()
+
+    # -- configuration -----------------------------------------------------------------
+    def _load_config(self):
+        report = check_config(self.settings.ha_dir)
+        errors = [d for d in report.diagnostics if d.severity == dg.ERROR]
+        if errors:
+            raise StartupError("configuration error, pyha not started", errors)
+        for d in report.diagnostics:
+            log.warning("%s", d.format()) if d.severity == dg.WARNING else log.info("%s", d.format())
+        cf, keys = report.hacf, report.authkeys
+        self.cf, self.haresources, self.authkeys = cf, report.haresources, keys
+        self.name = (self.settings.node_name or os.uname()[1]).lower()
+        mapping = {}
+        for idx, key in keys.keys.items():
+            mapping[idx] = (key.method, key.key) if key.key is not None else key.method
+        self.keyring = wire.Keyring.from_mapping(keys.active_index, mapping)
+        self.ping_targets = [p.host for p in cf.ping_nodes if p.kind == "ping"]
+        self.ping_groups = OrderedDict((g.name, list(g.hosts)) for g in cf.ping_groups)
+        media_names = []
+        for m in cf.media:
+            if m.dev not in media_names:
+                media_names.append(m.dev)
+        self.membership = Membership(MembershipConfig(
+            local=self.name, nodes=cf.nodes, media=media_names, ping_nodes=self.ping_targets,
+            ping_groups=self.ping_groups, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
+            warntime_ms=cf.warntime_ms, initdead_ms=cf.initdead_ms, deadping_ms=cf.deadping_ms,
+            max_rexmit_delay_ms=cf.max_rexmit_delay_ms))
+        self.inner_auth = cf.msgfmt != "netstring"
+        nodes = len(cf.nodes) + len(self.ping_targets) + len(self.ping_groups)
+        self.ttl = (cf.hopfudge if cf.hopfudge is not None else 1) + nodes
+        self.manager = NullManager(self.name)
+
+    # -- start-up ----------------------------------------------------------------------
+    def open(self):
+        """Claim identity and sockets; everything that can fail at start fails here."""
+        gen, warning = statefiles.next_generation(self.settings.state_dir, now=self.wall())
+        if warning:
+            log.warning("%s", warning)
+        self.generation = gen
+        self.sender = wire.control.Sender(self.name, statefiles.node_uuid(self.settings.state_dir),
+                                          gen, ttl=self.ttl)
+        ucast = [(m.dev, m.peer) for m in self.cf.media if m.kind == "ucast"]
+        bcast = [m.dev for m in self.cf.media if m.kind == "bcast"]
+        mcast = [(m.dev, m.group, m.port, m.ttl, m.loop) for m in self.cf.media if m.kind == "mcast"]
+        port = next((m.port for m in self.cf.media if m.kind in ("ucast", "bcast") and m.port), self.cf.udpport)
+        try:
+            self.media = open_udp_media(ucast, bcast, mcast, port)
+            for m in self.cf.media:
+                if m.kind == "serial":
+                    from pyha.media.serial_link import SerialMedium
+                    self.media.append(SerialMedium(m.dev, m.baud or 19200))
+        except MediumError as exc:
+            self.close_media()
+            raise StartupError(str(exc), exit_code=EXIT_FAILURE)
+        for medium in self.media:
+            self.loop.add_reader(medium, lambda medium=medium: self._on_readable(medium))
+            log.info("medium %s", medium.describe())
+        if self.ping_targets or self.ping_groups:
+            from pyha.media.ping import PingSocket
+            try:
+                self.ping = PingSocket()
+                self.loop.add_reader(self.ping, self._on_ping_readable)
+            except OSError as exc:
+                log.error("cannot open the ICMP socket for ping nodes: %s", exc)
+        os.makedirs(self.settings.run_dir, mode=0o755, exist_ok=True)
+        self.control = ControlServer(self.loop, self.settings.control_path, self._on_control)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(sig, lambda s: self.request_stop("signal %d" % s))
+        log.info("pyha %s starting on node %s, generation %d", __version__, self.name, gen)
+
+    def close_media(self):
+        for m in self.media:
+            try:
+                self.loop.remove_reader(m)
+                m.close()
+            except OSError:
+                pass
+        self.media = []
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self):
+        # type: () -> int
+        now = self.clock()
+        self._dispatch(self.membership.start(now), now)
+        self._arm_tick()
+        self.loop.run()
+        self._shutdown_io()
+        return self.exit_code
+
+    def _arm_tick(self):
+        now = self.clock()
+        if self._tick_timer is not None:
+            self._tick_timer.cancel()
+        self._tick_timer = self.loop.call_at(self.membership.next_deadline(now), self._on_tick)
+
+    def _on_tick(self):
+        self._tick_timer = None
+        now = self.clock()
+        self._dispatch(self.membership.tick(now), now)
+        self._arm_tick()
+
+    def _drop(self, code, detail, medium=""):
+        self.drops[code] = self.drops.get(code, 0) + 1
+        ok, suppressed = self.drop_log.allow(code)
+        if ok:
+            more = " (%d similar suppressed)" % suppressed if suppressed else ""
+            log.warning("dropped packet%s: %s: %s%s", " on " + medium if medium else "", code, detail, more)
+
+    def _on_readable(self, medium):
+        try:
+            frames = medium.receive()
+        except OSError as exc:
+            self._drop("receive-error", str(exc), medium.name)
+            return
+        now = self.clock()
+        for data, origin in frames:
+            self.received += 1
+            try:
+                packet = wire.decode_verified(data, self.keyring)
+                fields = string_fields(packet.message)
+            except wire.WireError as exc:
+                self._drop(exc.code, "%s from %s" % (exc, origin), medium.name)
+                continue
+            src = fields.get("src", "")
+            if src.lower() == self.name:
+                continue  # our own broadcast or multicast loop
+            uuid = packet.message.get_bytes("srcuuid")
+            if uuid is not None and len(uuid) == 16 and src:
+                self.uuids[src.lower()] = uuid
+            if fields.get("t") == "status":
+                ts = ev.parse_hex(fields.get("ts"))
+                if ts:
+                    self.clock_skew[src.lower()] = ts - self.wall()
+            heard = ev.Heard.from_fields(now, medium.name, fields)
+            try:
+                self._dispatch(self.membership.heard(heard), now)
+            except Exception:  # a bug must not turn one odd packet into a dead node
+                self.drops["internal"] = self.drops.get("internal", 0) + 1
+                log.exception("internal error while processing a packet from %s on %s", origin, medium.name)
+        self._arm_tick()
+
+    def _on_ping_readable(self):
+        now = self.clock()
+        for addr, data in self.ping.receive():
+            try:
+                packet = wire.decode_verified(data, self.keyring)
+                fields = string_fields(packet.message)
+            except wire.WireError as exc:
+                self._drop(exc.code, "ICMP reply from %s: %s" % (addr, exc), "ping")
+                continue
+            if fields.get("t") != "NS_st" or fields.get("src") != addr:
+                self._drop("ping-mismatch", "echo from %s carries %r" % (addr, fields.get("src")), "ping")
+                continue
+            self._dispatch(self.membership.ping_reply(ev.PingReply(now, addr)), now)
+        self._arm_tick()
+
+    # -- actions -----------------------------------------------------------------------
+    def _dispatch(self, actions, now):
+        # type: (List[Any], float) -> None
+        for action in actions:
+            if isinstance(action, ev.Send):
+                self._send(action)
+            elif isinstance(action, ev.Retransmit):
+                self._broadcast(action.payload)
+            elif isinstance(action, ev.Log):
+                log.log(getattr(logging, action.level, logging.INFO), "%s", action.text)
+            elif isinstance(action, tuple) and action[0] == "send":
+                self._send(self.membership.send(action[1]))
+            else:
+                self._to_manager(action, now)
+
+    def _to_manager(self, event, now):
+        if isinstance(event, (ev.Deliver,) + ev.NOTIFICATIONS):
+            self._dispatch(self.manager.handle(event, now), now)
+
+    def _send(self, action):
+        # type: (ev.Send) -> None
+        msg = wire.Message([wire.Field(k, wire.STRING, v.encode("utf-8")) for k, v in action.fields.items()])
+        t = action.fields.get("t", "")
+        dest = action.fields.get("dest")
+        wire.control.add_control_fields(
+            msg, self.sender, ts=int(self.wall()), seq=action.seq,
+            ld=_load_average() if not t.startswith("NS_") else "n/a",
+            destuuid=self.uuids.get(dest.lower()) if dest else None)
+        payload = wire.sign_netstring(msg, self.keyring, inner=self.inner_auth)
+        if action.seq is not None:
+            self.membership.record_sent(action.seq, payload)
+        self._broadcast(payload)
+        if t == "status":
+            self._ping_all(int(msg.get("ts"), 16))
+
+    def _broadcast(self, payload):
+        # type: (bytes) -> None
+        for medium in self.media:
+            if medium.send(payload):
+                self.sent += 1
+
+    def _ping_all(self, ts):
+        if self.ping is None:
+            return
+        targets = list(self.ping_targets)
+        for hosts in self.ping_groups.values():
+            targets.extend(h for h in hosts if h not in targets)
+        for target in targets:
+            payload = wire.sign_netstring(wire.control.ns_st_ping(target, ts), self.keyring,
+                                          inner=self.inner_auth)
+            self.ping.send(target, payload)
+
+    # -- control socket ----------------------------------------------------------------
+    def _on_control(self, request):
+        # type: (Dict[str, Any]) -> Dict[str, Any]
+        cmd = request.get("cmd")
+        if cmd == "status":
+            return {"ok": True, "status": self.status()}
+        if cmd in ("standby", "takeover") and hasattr(self.manager, "command"):
+            now = self.clock()
+            actions = self.manager.command(cmd, request.get("what", "all"), now)
+            self._dispatch(actions, now)
+            return {"ok": True, "status": self.status()}
+        return {"ok": False, "error": "unknown command %r" % (cmd,)}
+
+    def status(self):
+        # type: () -> Dict[str, Any]
+        now = self.clock()
+        snap = self.membership.snapshot(now)
+        for name, skew in self.clock_skew.items():
+            if name in snap.get("nodes", {}):
+                snap["nodes"][name]["peer_clock_skew_s"] = skew
+        snap["daemon"] = {
+            "version": __version__, "pid": os.getpid(), "node": self.name, "generation": self.generation,
+            "media": [{"name": m.name, "describe": m.describe(), "send_errors": getattr(m, "send_errors", 0)}
+                      for m in self.media],
+            "packets_received": self.received, "packets_sent": self.sent,
+            "dropped": dict(self.drops), "stopping": self._stopping,
+        }
+        snap["resources"] = self.manager.snapshot(now)
+        return snap
+
+    # -- stopping ----------------------------------------------------------------------
+    def request_stop(self, why):
+        # type: (str) -> None
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("stopping (%s)", why)
+        now = self.clock()
+        actions = self.manager.shutdown(now) if hasattr(self.manager, "shutdown") else None
+        if actions is None:
+            # nothing to release: announce we are leaving, linger briefly, exit
+            self._send(self.membership.send(OrderedDict([("t", "shutdone"), ("st", "dead")])))
+            self.loop.call_later(LEAVE_LINGER_S, self.loop.stop)
+        else:
+            self._dispatch(actions, now)
+
+    def _shutdown_io(self):
+        if self.control is not None:
+            self.control.close()
+        if self.ping is not None:
+            self.ping.close()
+        self.close_media()
+        log.info("%s pyha shutdown complete.", self.name)
