@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 debian_packages="iproute2 iptables nginx curl heartbeat net-tools openssh-server openssh-client
-  chrony socat rpm rpmlint iputils-arping iputils-ping tcpdump procps util-linux kmod
+  chrony socat rpm rpmlint keepalived iputils-arping iputils-ping tcpdump procps util-linux kmod
   python3 python3-venv python3-dev gcc make"
 if command -v apt-get >/dev/null 2>&1; then
   missing=""

@@ -131,3 +131,23 @@ def test_ping_socket_on_loopback():
         assert got == [("127.0.0.1", b"###\nhello%%%\n")]
     finally:
         p.close()
+
+
+def test_local_addresses_from_the_fib(tmp_path):
+    from pyha.media.udp import local_addresses
+    fib = tmp_path / "fib_trie"
+    fib.write_text("""Main:
+  +-- 0.0.0.0/0 3 0 5
+     +-- 127.0.0.0/8 2 0 2
+           |-- 127.0.0.1
+              /32 host LOCAL
+        |-- 127.255.255.255
+           /32 link BROADCAST
+     +-- 198.51.100.0/24 2 0 2
+           |-- 198.51.100.0
+              /24 link UNICAST
+           |-- 198.51.100.1
+              /32 host LOCAL
+""")
+    assert local_addresses(str(fib)) == {"127.0.0.1", "198.51.100.1"}
+    assert "127.0.0.1" in local_addresses()  # this host's real table
