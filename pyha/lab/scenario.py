@@ -1,0 +1,221 @@
+"""The tutorial's scenario on one machine: what `pyha lab up` builds on top of `Lab`.
+
+Two nodes HA1/HA2 (eth0 public 192.0.2.0/24 with the VIP 192.0.2.160, eth1 heartbeat
+link 198.51.100.0/24), the gateway 192.0.2.1 as ping node, a client 192.0.2.8.  Each
+node runs nginx serving a page with its own name (the tutorial's step 6), gets its
+/etc/ha.d from a real `pyha init` run on HA1 against a real sshd on HA2, and then runs
+its daemon: pyha, or genuine heartbeat 3.0.6 on HA1 for a mixed cluster.
+
+nginx inside a node must not use the host's files: the node's own mount namespace gets a
+private /etc/nginx and /var/www (bind mounts made inside the node), so the stock
+`/etc/init.d/nginx` resource script works unchanged and serves that node's page.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from pyha.lab.netns import LabError
+from pyha.lab.spec import reference_spec
+from pyha.lab.sshd import start_sshd
+from pyha.lab.topology import Lab, cleanup_leftovers, default_statedir
+
+DEFAULT_PREFIX = "pyhalab"
+VIP = "192.0.2.160"
+VIP_SPEC = "192.0.2.160/24/eth0"
+NODES = ("HA1", "HA2")
+PEER_ADDR = {"HA1": "198.51.100.2", "HA2": "198.51.100.1"}
+
+NGINX_CONF = """# nginx for lab node %(node)s: the tutorial's www.cmdschool.org site, per node.
+user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    server {
+        listen 80 default_server;
+        server_name www.cmdschool.org;
+        location / {
+            root /var/www/www.cmdschool.org;
+            index index.html index.htm;
+        }
+    }
+}
+"""
+
+
+def _env():
+    # type: () -> Dict[str, str]
+    return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "LANG": "C.UTF-8"}
+
+
+def pyha_argv(*args):
+    # type: (*str) -> List[str]
+    """`pyha ARGS` with this interpreter, importable both installed and from a checkout."""
+    return [sys.executable, "-m", "pyha"] + list(args)
+
+
+def run_pyha(node, *args, **kw):
+    kw.setdefault("timeout", 120)
+    return node.exec(pyha_argv(*args), env=_env(), **kw)
+
+
+def setup_web(node):
+    """Private /etc/nginx and /var/www inside `node`, page body = the node's name."""
+    base = node.host_path("/var/lib/pyha/lab")
+    conf, www = os.path.join(base, "nginx"), os.path.join(base, "www")
+    if os.path.isdir(conf):
+        shutil.rmtree(conf)
+    shutil.copytree("/etc/nginx", conf, symlinks=True)
+    for sub in ("sites-enabled", "conf.d"):
+        d = os.path.join(conf, sub)
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        os.makedirs(d)
+    with open(os.path.join(conf, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONF % {"node": node.name})
+    site = os.path.join(www, "www.cmdschool.org")
+    os.makedirs(site, exist_ok=True)
+    with open(os.path.join(site, "index.html"), "w") as f:
+        f.write("%s\n" % node.name)
+    script = ("set -e; mount --bind /var/lib/pyha/lab/nginx /etc/nginx; "
+              "mkdir -p /var/www; mount --bind /var/lib/pyha/lab/www /var/www; mkdir -p /var/log/nginx")
+    r = node.exec(["sh", "-c", script], timeout=30)
+    if r.returncode != 0:
+        raise LabError("%s: cannot set up nginx: %s" % (node.name, r.stderr.strip()))
+
+
+def start_nginx(node):
+    r = node.exec(["/etc/init.d/nginx", "start"], timeout=60, stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise LabError("%s: nginx did not start" % node.name)
+
+
+def configure(lab, profile="tutorial"):
+    """Run `pyha init` on HA1 against a real sshd on HA2 (the same as on real hosts)."""
+    access = start_sshd(lab, "HA2")
+    try:
+        opts = ["--ssh-opt=" + o for o in access.options]
+        r = run_pyha(lab.node("HA1"), "init", "--peer", PEER_ADDR["HA1"], "--vip", VIP_SPEC,
+                     "--service", "nginx", "--profile", profile, *opts)
+        if r.returncode != 0:
+            raise LabError("pyha init failed on HA1:\n%s%s" % (r.stdout, r.stderr))
+        return r.stdout
+    finally:
+        access.stop()
+
+
+def start_daemon(node, kind="pyha"):
+    """Start the node's HA daemon; pyha's output goes to the node's /var/log/pyha-daemon.out."""
+    if kind == "heartbeat":
+        r = node.exec(["/etc/init.d/heartbeat", "start"], timeout=60)
+        if r.returncode != 0:
+            raise LabError("%s: heartbeat did not start: %s%s" % (node.name, r.stdout, r.stderr))
+        return None
+    out = open(node.host_path("/var/log/pyha-daemon.out"), "a")
+    try:
+        return node.spawn(pyha_argv("daemon"), env=_env(), stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        out.close()
+
+
+def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None):
+    # type: (str, Optional[str], str, str, object) -> Lab
+    say = progress or (lambda text: None)
+    statedir = statedir or default_statedir(prefix)
+    if os.path.exists(os.path.join(statedir, "lab.json")):
+        raise LabError("a lab is already up in %s: `pyha lab down` first" % statedir)
+    cleanup_leftovers(prefix, statedir)
+    lab = Lab(prefix, statedir=statedir, spec=reference_spec())
+    say("building namespaces (switch, HA1, HA2, gateway, client)")
+    lab.up()
+    try:
+        for name in NODES:
+            say("%s: nginx with its own page" % name)
+            setup_web(lab.node(name))
+            start_nginx(lab.node(name))
+        say("HA1: pyha init --peer %s --vip %s --service nginx --profile %s (over SSH to HA2)"
+            % (PEER_ADDR["HA1"], VIP_SPEC, profile))
+        configure(lab, profile)
+        kinds = {"HA1": peer_daemon, "HA2": "pyha"}
+        for name in NODES:
+            say("%s: starting %s" % (name, kinds[name]))
+            start_daemon(lab.node(name), kinds[name])
+        _save_meta(lab, profile, peer_daemon)
+    except Exception:
+        lab.down()
+        raise
+    return lab
+
+
+def _save_meta(lab, profile, peer_daemon):
+    import json
+    with open(os.path.join(lab.statedir, "scenario.json"), "w") as f:
+        json.dump({"profile": profile, "peer_daemon": peer_daemon, "vip": VIP}, f)
+
+
+def load_meta(lab):
+    import json
+    try:
+        with open(os.path.join(lab.statedir, "scenario.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def down(prefix=DEFAULT_PREFIX, statedir=None):
+    # type: (str, Optional[str]) -> bool
+    """Remove everything; safe to run twice or after a crash.  True if something was there."""
+    statedir = statedir or default_statedir(prefix)
+    existed = os.path.exists(statedir)
+    try:
+        Lab.load(statedir).down()
+    except Exception:
+        pass
+    cleanup_leftovers(prefix, statedir)
+    return existed
+
+
+def load(prefix=DEFAULT_PREFIX, statedir=None):
+    # type: (str, Optional[str]) -> Lab
+    statedir = statedir or default_statedir(prefix)
+    if not os.path.exists(os.path.join(statedir, "lab.json")):
+        raise LabError("no lab is up (looked in %s): `pyha lab up`" % statedir)
+    return Lab.load(statedir)
+
+
+def vip_holders(lab):
+    # type: (Lab) -> List[str]
+    """Nodes whose eth0 carries the VIP and is up (what a duplicate VIP means)."""
+    holders = []
+    for name in NODES:
+        node = lab.node(name)
+        if not node.is_running():
+            continue
+        r = node.exec(["ip", "-o", "-4", "addr", "show", "dev", "eth0", "up"], timeout=10)
+        if " %s/" % VIP in r.stdout:
+            holders.append(name)
+    return holders
+
+
+def curl_vip(lab, timeout=1.0):
+    # type: (Lab, float) -> Optional[str]
+    r = lab.node("client").exec(["curl", "-s", "-m", str(timeout), "http://%s/" % VIP], timeout=timeout + 5)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def wait_for(cond, limit, step=0.2):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    return cond()
