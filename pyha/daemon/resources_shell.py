@@ -1,0 +1,166 @@
+"""Carrying out the manager's resource actions: Acquire, Release, ProbeVip, AnnounceVip.
+
+The manager (pure) says what should happen to which group; this shell resolves the
+haresources tokens to agents, runs each group through a GroupRunner (child processes,
+netlink), asks the VIP witness, and reports every outcome back as an event
+(`GroupAcquired`, `GroupReleaseFailed`, `VipAnswered`, ...).  It also keeps the guardian
+told what this node may be holding *before* anything starts, so a SIGKILL at any moment
+leaves nothing behind.
+"""
+
+import logging
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional
+
+from pyha.cluster import manager_events as me
+from pyha.resources import agents, ipaddr
+from pyha.resources.group import ArpAnnouncer, GroupRunner
+from pyha.resources.runner import ProcessRunner
+from pyha.resources.witness import VipWitness
+
+log = logging.getLogger("pyha")
+
+
+class ResourceShell(object):
+    def __init__(self, loop, haresources, emit, guardian=None, resource_d=agents.RESOURCE_D,
+                 witness=None, announcer=None):
+        # type: (Any, Any, Callable[[Any], Any], Any, str, Optional[VipWitness], Optional[ArpAnnouncer]) -> None
+        self.loop = loop
+        self.emit = emit
+        self.guardian = guardian
+        self.runner = ProcessRunner(loop)
+        self.announcer = announcer if announcer is not None else ArpAnnouncer(loop)
+        self.witness = witness if witness is not None else VipWitness(loop)
+        self.groups = OrderedDict()  # type: Dict[str, GroupRunner]
+        self.tokens = OrderedDict()  # type: Dict[str, List[str]]
+        self.ips = {}  # type: Dict[str, List[ipaddr.IpSpec]]
+        self.maybe_held = OrderedDict()  # type: Dict[str, bool]
+        self.problems = []  # type: List[str]
+        for group in haresources.groups:
+            tokens = [r.token for r in group.resources]
+            try:
+                resolved = [agents.resolve(t, resource_d=resource_d) for t in tokens]
+            except agents.AgentError as exc:
+                self.problems.append("group %s: %s" % (group.key, exc))
+                continue
+            self.tokens[group.key] = tokens
+            self.groups[group.key] = GroupRunner(loop, self.runner, group.key, resolved, self.announcer)
+            self.ips[group.key] = [ipaddr.IpSpec.parse(a.ip_spec()) for a in resolved
+                                   if a.kind == agents.KIND_IP]
+
+    # -- what the guardian must release if we die ----------------------------------------
+    def _tell_guardian(self):
+        if self.guardian is None:
+            return
+        held = []  # type: List[str]
+        for key in self.maybe_held:
+            held.extend(self.tokens.get(key, []))
+        self.guardian.holding(held)
+
+    def holding(self):
+        # type: () -> List[str]
+        return list(self.maybe_held)
+
+    # -- actions -------------------------------------------------------------------------
+    def do(self, action):
+        # type: (Any) -> bool
+        """Carry out one manager action; False if it is not a resource action."""
+        if isinstance(action, me.Acquire):
+            for key in action.groups:
+                self._acquire(key)
+        elif isinstance(action, me.Release):
+            for key in action.groups:
+                self._release(key)
+        elif isinstance(action, me.ProbeVip):
+            for key in action.groups:
+                self._probe(key)
+        elif isinstance(action, me.AnnounceVip):
+            for key in action.groups:
+                for spec in self.ips.get(key, []):
+                    ifname = spec.ifname or self._ifname(spec)
+                    if ifname:
+                        self.announcer.announce(ifname, spec.ip)
+        else:
+            return False
+        return True
+
+    def _ifname(self, spec):
+        try:
+            return ipaddr.resolve(spec)[0]
+        except ipaddr.IpResourceError:
+            return None
+
+    def _acquire(self, key):
+        runner = self.groups.get(key)
+        if runner is None:
+            self.loop.call_later(0, lambda: self.emit(me.GroupAcquireFailed(key, "unknown or unresolvable group")))
+            return
+        self.maybe_held[key] = True
+        self._tell_guardian()
+
+        def done(result):
+            if result.ok:
+                log.info("group %s acquired in %.2f s", key, result.duration)
+                for spec in self.ips.get(key, []):
+                    ifname = spec.ifname or self._ifname(spec)
+                    if ifname:
+                        self.witness.watch(ifname, spec.ip, lambda ip, mac: self.emit(me.VipConflict(key, mac)))
+                self.emit(me.GroupAcquired(key))
+            else:
+                # the runner stopped what it started; if that stop failed, it may still run
+                log.error("group %s: start failed at %s: %s", key, result.failed, result.detail)
+                self.emit(me.GroupAcquireFailed(key, "%s: %s" % (result.failed, result.detail)))
+
+        try:
+            runner.start(done)
+        except RuntimeError as exc:
+            self.emit(me.GroupAcquireFailed(key, str(exc)))
+
+    def _release(self, key):
+        runner = self.groups.get(key)
+        if runner is None:
+            self.loop.call_later(0, lambda: self.emit(me.GroupReleased(key)))
+            return
+        for spec in self.ips.get(key, []):
+            self.witness.unwatch(spec.ip)
+
+        def done(result):
+            if result.ok:
+                log.info("group %s released in %.2f s", key, result.duration)
+                self.maybe_held.pop(key, None)
+                self._tell_guardian()
+                self.emit(me.GroupReleased(key))
+            else:
+                log.critical("group %s: stop failed at %s: %s; still holding it", key, result.failed, result.detail)
+                self.emit(me.GroupReleaseFailed(key, "%s: %s" % (result.failed, result.detail)))
+
+        try:
+            runner.stop(done)
+        except RuntimeError as exc:
+            self.emit(me.GroupReleaseFailed(key, str(exc)))
+
+    def _probe(self, key):
+        specs = list(self.ips.get(key, []))
+        if not specs:
+            self.loop.call_later(0, lambda: self.emit(me.VipFree(key)))
+            return
+        answers = {}  # type: Dict[str, Optional[str]]
+
+        def one(ip, mac):
+            answers[ip] = mac
+            if len(answers) < len(specs):
+                return
+            holders = [m for m in answers.values() if m]
+            self.emit(me.VipAnswered(key, holders[0]) if holders else me.VipFree(key))
+
+        for spec in specs:
+            ifname = spec.ifname or self._ifname(spec)
+            if ifname is None:
+                one(spec.ip, None)
+                continue
+            self.witness.probe(ifname, spec.ip, one)
+
+    def close(self):
+        self.runner.kill_all()
+        self.witness.close()
+        self.announcer.close()
