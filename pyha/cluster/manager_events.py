@@ -1,0 +1,141 @@
+"""The resource manager's own vocabulary: what the shell and the operator tell it, and what
+it asks the shell to do.
+
+Membership notifications (`NodeDead`, `Deliver`, `CommUp`, ...), `Tick`, `Send` and `Log`
+come from `pyha.cluster.events` and are shared with the membership machine; this module
+adds only what is specific to resource groups: results of group operations run by the
+shell, the VIP witness (ARP probes of a group's service address), operator commands, and
+the actions `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult` and
+`ShutdownComplete`.  Like events.py these are plain value objects comparing by value, with
+`to_dict()` for JSON.
+
+This module must never do I/O, read a clock or import anything outside the standard
+library and `pyha.cluster.events`.
+"""
+
+from pyha.cluster.events import _Value
+
+# Operator command names (as `pyha standby|takeover|shutdown` send them).
+CMD_STANDBY = "standby"
+CMD_TAKEOVER = "takeover"
+CMD_SHUTDOWN = "shutdown"
+
+# Which resources a standby/takeover command or message is about, from the point of view
+# of the node that says it (heartbeat's rsc_hold words, spec 1.7 and 5.4).
+WHICH_WORDS = ("all", "local", "foreign", "failback")
+
+
+# --- inputs from the shell: results of group operations ------------------------------
+
+class GroupAcquired(_Value):
+    """Every resource of group `group` (its key) started here."""
+    __slots__ = ("group",)
+    _fields = __slots__
+
+
+class GroupAcquireFailed(_Value):
+    """Starting `group` failed; part of it may be running (the manager orders a release)."""
+    __slots__ = ("group", "error")
+    _fields = __slots__
+    _defaults = {"error": "start failed"}
+
+
+class GroupReleased(_Value):
+    """Every resource of `group` is stopped here."""
+    __slots__ = ("group",)
+    _fields = __slots__
+
+
+class GroupReleaseFailed(_Value):
+    """Stopping `group` failed: it may still be running here."""
+    __slots__ = ("group", "error")
+    _fields = __slots__
+    _defaults = {"error": "stop failed"}
+
+
+# --- inputs from the shell: the VIP witness (ARP) ---------------------------------------
+
+class VipFree(_Value):
+    """An ARP probe for the service address of `group` got no answer."""
+    __slots__ = ("group",)
+    _fields = __slots__
+
+
+class VipAnswered(_Value):
+    """An ARP probe for the service address of `group` was answered by `mac`."""
+    __slots__ = ("group", "mac")
+    _fields = __slots__
+
+
+class VipConflict(_Value):
+    """While we hold `group`, another station (`mac`) announced its service address."""
+    __slots__ = ("group", "mac")
+    _fields = __slots__
+
+
+# --- inputs from the operator (control socket) ----------------------------------------
+
+class Standby(_Value):
+    """`pyha standby [all|local|foreign|failback]`: hand these groups to the peer."""
+    __slots__ = ("which",)
+    _fields = __slots__
+    _defaults = {"which": "all"}
+
+
+class Takeover(_Value):
+    """`pyha takeover [all|local|foreign]`: bring these groups here."""
+    __slots__ = ("which",)
+    _fields = __slots__
+    _defaults = {"which": "all"}
+
+
+class Shutdown(_Value):
+    """Graceful stop (SIGTERM, `pyha stop`): release everything, then say `shutdone`."""
+    __slots__ = ("reason",)
+    _fields = __slots__
+    _defaults = {"reason": "operator asked for a graceful stop"}
+
+
+INPUTS = (GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
+          VipFree, VipAnswered, VipConflict, Standby, Takeover, Shutdown)
+
+
+# --- outputs: what the shell should do ------------------------------------------------
+
+class Acquire(_Value):
+    """Start these groups (tuple of keys), each left to right; report each result."""
+    __slots__ = ("groups", "reason")
+    _fields = __slots__
+
+
+class Release(_Value):
+    """Stop these groups (tuple of keys), each right to left; report each result."""
+    __slots__ = ("groups", "reason")
+    _fields = __slots__
+
+
+class ProbeVip(_Value):
+    """ARP-probe the service address of these groups; answer VipFree / VipAnswered each."""
+    __slots__ = ("groups", "reason")
+    _fields = __slots__
+
+
+class AnnounceVip(_Value):
+    """Send gratuitous ARP for these held groups (we keep them after a conflict)."""
+    __slots__ = ("groups", "reason")
+    _fields = __slots__
+
+
+class CommandResult(_Value):
+    """The answer to an operator command, for the control socket."""
+    __slots__ = ("command", "which", "accepted", "reason")
+    _fields = __slots__
+
+
+class ShutdownComplete(_Value):
+    """Everything is released and `shutdone` was sent: the daemon may exit now."""
+    __slots__ = ("reason",)
+    _fields = __slots__
+
+
+ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete)

@@ -1,0 +1,444 @@
+"""A deterministic two-node (or more) cluster for the resource manager's tests.
+
+Each simulated node is a `NodeStack`: the real `Membership` (pyha/cluster/membership.py,
+used as-is) feeding the real `Manager`, plus a fake resource shell whose group starts
+and stops complete after configurable delays and can be told to fail.  A `World` holds
+the truth the nodes cannot see directly: where each group's resources (and service
+address) are configured.  It is also the VIP witness: an ARP probe from a node is
+answered when any *other* node has that group's address up, and when an address comes
+up on a second node both holders get a `VipConflict` (gratuitous ARP is seen by all).
+The service LAN the witness uses is not cut by the heartbeat-link cuts, so cutting the
+media models "only the heartbeat links are cut".
+
+The network, fake clock and event queue are `tests/unit/simnet.py`'s `SimNet` (cuts per
+link and direction, loss, delay, jitter, duplication; one seeded generator).  `Genuine`
+is a scripted stand-in for a genuine heartbeat node: its membership is real, and the
+test makes it say exactly the resource messages of spec Appendix A.
+
+Never reads a real clock, never sleeps, never touches a socket.
+"""
+
+import heapq
+import random
+from collections import OrderedDict
+
+from pyha.cluster.events import Deliver, Heard, Log, PingReply, Send, Tick
+from pyha.cluster.manager import Manager, ManagerConfig
+from pyha.cluster.manager_events import (
+    INPUTS, Acquire, AnnounceVip, GroupAcquired, GroupAcquireFailed, GroupReleased,
+    GroupReleaseFailed, ProbeVip, Release, Shutdown, ShutdownComplete, VipAnswered, VipConflict,
+    VipFree,
+)
+from pyha.cluster.membership import Membership, MembershipConfig
+from tests.unit.simnet import SimNet
+
+INF = float("inf")
+
+
+def mac_of(node):
+    return "02:00:5e:00:00:%02x" % (sum(node.encode()) % 256)
+
+
+class At(object):
+    """A manager input (operator command, shell result) delivered to a node at `now`."""
+
+    def __init__(self, now, event):
+        self.now = now
+        self.event = event
+
+
+class Say(object):
+    """Make a scripted node send `fields` (through its membership, numbered)."""
+
+    def __init__(self, now, fields):
+        self.now = now
+        self.fields = fields
+
+
+class World(object):
+    """Where each group really runs; the VIP witness; the invariant log."""
+
+    def __init__(self, groups, conflicts=True):
+        self.groups = OrderedDict((g.key, g) for g in groups)
+        self.running = OrderedDict((g.key, set()) for g in groups)
+        self.conflicts = conflicts
+        self.stacks = {}           # name -> current NodeStack (for conflict notices)
+        self.changes = []          # (time, key, frozenset of holders) after every change
+        self.duplicates = []       # [start, end or None, key, holders]
+        self._open = {}            # key -> index into duplicates
+
+    def holders(self, key):
+        return set(self.running[key])
+
+    def _changed(self, now, key):
+        holders = frozenset(self.running[key])
+        self.changes.append((now, key, holders))
+        if len(holders) > 1 and key not in self._open:
+            self._open[key] = len(self.duplicates)
+            self.duplicates.append([now, None, key, holders])
+        elif len(holders) <= 1 and key in self._open:
+            self.duplicates[self._open.pop(key)][1] = now
+
+    def bring_up(self, now, node, key):
+        if node in self.running[key]:
+            return
+        others = set(self.running[key])
+        self.running[key].add(node)
+        self._changed(now, key)
+        if self.conflicts and self.groups[key].vip:
+            for other in others:
+                for who, mac in ((other, mac_of(node)), (node, mac_of(other))):
+                    stack = self.stacks.get(who)
+                    if stack is not None:
+                        stack.shell.notify(now, VipConflict(key, mac))
+
+    def take_down(self, now, node, key):
+        if node in self.running[key]:
+            self.running[key].discard(node)
+            self._changed(now, key)
+
+    def drop_node(self, now, node):
+        for key in self.running:
+            self.take_down(now, node, key)
+
+    def probe(self, node, key):
+        others = sorted(self.running[key] - {node})
+        return VipAnswered(key, mac_of(others[0])) if others else VipFree(key)
+
+
+class FakeShell(object):
+    """Runs group operations for one node after fixed delays; may fail on purpose."""
+
+    def __init__(self, node, world, acquire_s=0.5, release_s=0.3, probe_s=0.05,
+                 fail_start=(), fail_stop=()):
+        self.node = node
+        self.world = world
+        self.acquire_s = acquire_s
+        self.release_s = release_s
+        self.probe_s = probe_s
+        self.fail_start = set(fail_start)   # keys whose next starts fail
+        self.fail_stop = set(fail_stop)     # keys whose stops fail
+        self.ops = []                       # heap of (due, order, kind, payload)
+        self._order = 0
+        self.probes = []                    # (time, keys) of every ProbeVip
+        self.actions = []                   # (time, action) every Acquire/Release/...
+
+    def _push(self, due, kind, payload):
+        self._order += 1
+        heapq.heappush(self.ops, (due, self._order, kind, payload))
+
+    def notify(self, now, event):
+        self._push(now, "event", event)
+
+    def take(self, now, action):
+        self.actions.append((now, action))
+        if isinstance(action, Acquire):
+            for key in action.groups:
+                self._push(now + self.acquire_s, "acquire", key)
+        elif isinstance(action, Release):
+            for key in action.groups:
+                self._push(now + self.release_s, "release", key)
+        elif isinstance(action, ProbeVip):
+            self.probes.append((now, tuple(action.groups)))
+            for key in action.groups:
+                self._push(now + self.probe_s, "probe", key)
+
+    def next_due(self):
+        return self.ops[0][0] if self.ops else INF
+
+    def due(self, now):
+        """Complete what is due by `now`; return the manager inputs it produces."""
+        out = []
+        while self.ops and self.ops[0][0] <= now + 1e-12:
+            due, _, kind, key = heapq.heappop(self.ops)
+            if kind == "event":
+                out.append(key)
+            elif kind == "acquire":
+                # The address is configured even when a later resource of the group fails.
+                self.world.bring_up(due, self.node, key)
+                if key in self.fail_start:
+                    out.append(GroupAcquireFailed(key, "specres::one start exited 1"))
+                else:
+                    out.append(GroupAcquired(key))
+            elif kind == "release":
+                if key in self.fail_stop:
+                    out.append(GroupReleaseFailed(key, "specres::one stop exited 1"))
+                else:
+                    self.world.take_down(due, self.node, key)
+                    out.append(GroupReleased(key))
+            elif kind == "probe":
+                out.append(self.world.probe(self.node, key))
+        return out
+
+
+class NodeStack(object):
+    """One pyha node: Membership -> Manager -> FakeShell, as the daemon will wire them."""
+
+    def __init__(self, name, world, mconfig, rconfig, rng, shell, start_at=0.0, exit_after_s=0.5):
+        self.name = name
+        self.world = world
+        self.membership = Membership(mconfig, rng)
+        self.manager = Manager(rconfig, send=self.membership.send)
+        self.shell = shell
+        self.start_at = start_at
+        self.exit_after_s = exit_after_s
+        self.exit_at = None            # set when the manager says ShutdownComplete
+        self.log = []                  # (time, action) of everything the manager returned
+        self.inputs = []               # (time, event) fed to the manager (not Ticks)
+
+    def record_sent(self, seq, payload):
+        self.membership.record_sent(seq, payload)
+
+    def _mgr(self, event, now):
+        if not isinstance(event, Tick):
+            self.inputs.append((now, event))
+        actions = self.manager.handle(event, now)
+        for action in actions:
+            self.log.append((now, action))
+            if isinstance(action, (Acquire, Release, ProbeVip, AnnounceVip)):
+                self.shell.take(now, action)
+            elif isinstance(action, ShutdownComplete):
+                self.exit_at = now + self.exit_after_s
+        return actions
+
+    def handle(self, event):
+        now = event.now
+        if now < self.start_at - 1e-12:
+            return []  # not started yet: the daemon is not running
+        out = []
+        for ev in self.shell.due(now):
+            out += self._mgr(ev, now)
+        if isinstance(event, (Heard, PingReply, Tick)):
+            acts = self.membership.handle(event)
+            out += acts
+            for a in acts:
+                if not isinstance(a, (Send, Log)) and type(a).__name__ != "Retransmit":
+                    out += self._mgr(a, now)
+        elif isinstance(event, At):
+            out += self._mgr(event.event, now)
+        out += self._mgr(Tick(now), now)
+        return out
+
+    def next_deadline(self, now):
+        if now < self.start_at:
+            return self.start_at
+        cands = [self.membership.next_deadline(now), self.shell.next_due()]
+        d = self.manager.next_deadline(now)
+        if d is not None:
+            cands.append(d)
+        if self.exit_at is not None:
+            cands.append(self.exit_at)
+        return max(now, min(cands))
+
+    def decisions(self):
+        """(time, reason) of every decision the manager logged at INFO or above."""
+        return [(t, a.text) for t, a in self.log if isinstance(a, Log) and a.level != "DEBUG"]
+
+
+class Genuine(object):
+    """A scripted genuine heartbeat node: real membership, resource messages by hand."""
+
+    def __init__(self, mconfig, rng, start_at=0.0):
+        self.membership = Membership(mconfig, rng)
+        self.delivered = []  # (time, Deliver)
+        self.start_at = start_at
+
+    def record_sent(self, seq, payload):
+        self.membership.record_sent(seq, payload)
+
+    def handle(self, event):
+        if event.now < self.start_at - 1e-12:
+            return []
+        if isinstance(event, Say):
+            return [self.membership.send(event.fields)]
+        acts = self.membership.handle(event)
+        for a in acts:
+            if isinstance(a, Deliver):
+                self.delivered.append((event.now, a))
+        return acts
+
+    def next_deadline(self, now):
+        if now < self.start_at:
+            return self.start_at
+        return self.membership.next_deadline(now)
+
+    def said_to_it(self, t=None):
+        """The resource messages this node received, as (time, fields) pairs."""
+        return [(when, d.fields) for when, d in self.delivered if t is None or d.t == t]
+
+
+class Cluster(object):
+    """SimNet + World + NodeStacks with heartbeat's lab timings (keepalive 1, deadtime 6)."""
+
+    def __init__(self, groups=(("192.0.2.100/24/eth0", "ha1", True),), nodes=("ha1", "ha2"),
+                 seed=0, keepalive_ms=1000, deadtime_ms=6000, warntime_ms=3000, initdead_ms=12000,
+                 auto_failback="on", ping=(), media=("eth0",), start_at=None, shell=None,
+                 delay=0.002, manager_opts=None, conflicts=True, genuine=(), exit_after_s=0.5):
+        self.net = SimNet(seed)
+        self.rng = random.Random(seed)
+        for m in media:
+            self.net.add_medium(m, delay=delay)
+        for p in ping:
+            self.net.add_ping_target(p)
+        self.nodes = tuple(nodes)
+        self.group_specs = list(groups)
+        self.auto_failback = auto_failback
+        self.timing = dict(keepalive_ms=keepalive_ms, deadtime_ms=deadtime_ms,
+                           warntime_ms=warntime_ms, initdead_ms=initdead_ms)
+        self.ping = tuple(ping)
+        self.media = tuple(media)
+        self.manager_opts = dict(manager_opts or {})
+        self.shell_opts = dict(shell or {})
+        self.exit_after_s = exit_after_s
+        self.genuine = set(genuine)
+        rconf = self.rconfig(self.nodes[0])
+        self.world = World(rconf.groups, conflicts=conflicts)
+        self.stacks = OrderedDict()
+        self.scripted = OrderedDict()
+        self._hg = {}
+        start_at = dict(start_at or {})
+        for name in self.nodes:
+            self._hg[name] = 1000 + 100 * len(self._hg)
+            machine = self._machine(name, start_at.get(name, 0.0))
+            self.net.add_node(name, machine, hg=self._hg[name], hooks=[self._hook],
+                              start_at=start_at.get(name, 0.0))
+
+    # --- building ---------------------------------------------------------------------------
+
+    def mconfig(self, name):
+        return MembershipConfig(name, self.nodes, self.media, ping_nodes=self.ping, **self.timing)
+
+    def rconfig(self, name):
+        peer = [n for n in self.nodes if n != name][0]
+        opts = dict(self.manager_opts)
+        opts.setdefault("ping_targets", self.ping)
+        return ManagerConfig(name, peer, self.group_specs, auto_failback=self.auto_failback,
+                             keepalive_ms=self.timing["keepalive_ms"], deadtime_ms=self.timing["deadtime_ms"],
+                             warntime_ms=self.timing["warntime_ms"], **opts)
+
+    def _machine(self, name, start_at=0.0):
+        rng = random.Random("%s-%s" % (name, self.rng.random()))
+        if name in self.genuine:
+            machine = Genuine(self.mconfig(name), rng, start_at)
+            self.scripted[name] = machine
+            return machine
+        opts = dict(self.shell_opts.get("*", {}))
+        opts.update(self.shell_opts.get(name, {}))
+        shell = FakeShell(name, self.world, **opts)
+        stack = NodeStack(name, self.world, self.mconfig(name), self.rconfig(name), rng, shell,
+                          start_at=start_at, exit_after_s=self.exit_after_s)
+        self.world.stacks[name] = stack
+        self.stacks[name] = stack
+        return stack
+
+    def _hook(self, net, node, now, actions):
+        stack = self.stacks.get(node.name)
+        if stack is not None and node.machine is stack and stack.exit_at is not None \
+                and now >= stack.exit_at - 1e-12:
+            net.kill(node.name)  # the daemon exits after shutdone (resources already released)
+
+    # --- driving -----------------------------------------------------------------------------
+
+    def run_until(self, t):
+        self.net.run_until(t)
+
+    def run_for(self, dt):
+        self.net.run_for(dt)
+
+    @property
+    def now(self):
+        return self.net.now
+
+    def at(self, when, fn):
+        self.net.at(when, fn)
+
+    def command(self, when, node, event):
+        """Deliver a manager input (Standby(), Takeover(), Shutdown(), a shell result...)."""
+        self.net.inject(when, node, lambda now: At(now, event))
+
+    def say(self, when, node, fields):
+        """A scripted (genuine) node sends `fields`."""
+        self.net.inject(when, node, lambda now: Say(now, OrderedDict(fields)))
+
+    def genuine_holds(self, when, node, key, up=True):
+        """A scripted genuine node's resources come up (or go down) at `when`."""
+        def doit(net):
+            if up:
+                self.world.bring_up(net.now, node, key)
+            else:
+                self.world.take_down(net.now, node, key)
+        self.net.at(when, doit)
+
+    def crash(self, when, node, resources="released"):
+        """kill -9 of the daemon.  resources: "released" (guardian stops them at once) or
+        "stay" (nothing stops them: the address keeps answering)."""
+        def doit(net):
+            net.kill(node)
+            if node in self.stacks:
+                self.stacks[node].shell.ops = []
+            if resources == "released":
+                self.world.drop_node(net.now, node)
+        self.net.at(when, doit)
+
+    def restart(self, when, node):
+        """Start a fresh daemon (new generation) on a node whose resources are released."""
+        def doit(net):
+            self._hg[node] += 1
+            machine = self._machine(node, net.now)
+            net.restart(node, machine, self._hg[node])
+        self.net.at(when, doit)
+
+    def cut(self, when, a=None, b=None, media=None, both_ways=True):
+        def doit(net):
+            for m in (media or self.media):
+                net.media[m].cut(a, b, both_ways)
+        self.net.at(when, doit)
+
+    def restore(self, when, media=None):
+        def doit(net):
+            for m in (media or self.media):
+                net.media[m].restore()
+        self.net.at(when, doit)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def holders(self, key=None):
+        key = key or self.world.groups and list(self.world.groups)[0]
+        return self.world.holders(key)
+
+    def manager(self, node):
+        return self.stacks[node].manager
+
+    def snapshot(self, node):
+        return self.stacks[node].manager.snapshot(self.now)
+
+    def sent(self, node, t=None, since=None):
+        """Wire dicts `node` put on the network (membership's and the manager's)."""
+        out = []
+        for w in self.net.nodes[node].sent:
+            if t is not None and w.get("t") != t:
+                continue
+            out.append(w)
+        return out
+
+    def resource_msgs(self, node, types=("starting", "resource", "ask_resources", "hb_takeover", "shutdone",
+                                         "ip-request", "ip-request-resp", "stonith", "pyha-ping"),
+                      last_run=True):
+        """The resource protocol messages `node` sent, as (t, own fields...) tuples without
+        the control fields, in order: the shapes of spec Appendix A.  `last_run`: only
+        those of its current daemon (generation)."""
+        ctl = {"src", "seq", "hg", "ts", "srcuuid", "ld", "ttl", "auth", "destuuid"}
+        out = []
+        hg = "%x" % self._hg[node]
+        for w in self.net.nodes[node].sent:
+            if last_run and w.get("hg") != hg:
+                continue
+            if w.get("t") in types:
+                out.append(tuple((k, v) for k, v in w.items() if k not in ctl))
+        return out
+
+    def decisions(self, node):
+        return self.stacks[node].decisions()
+
+    def actions(self, node, kind):
+        return [(t, a) for t, a in self.stacks[node].log if type(a).__name__ == kind]

@@ -1,0 +1,523 @@
+"""The resource manager fed by hand: exact message shapes (spec 1.7, 5.3-5.5, Appendix A),
+the reasons it gives, and robustness against bad input.  No network: the membership
+notifications and the peer's messages are built here."""
+
+import json
+
+import pytest
+
+from pyha.cluster.events import (
+    CommUp, Deliver, Log, NodeDead, NodeLeft, NodeRestarted, NodeUp, NodeWarn, PartitionHealed,
+    PingDead, PingUp, Send, Tick,
+)
+from pyha.cluster.manager import (
+    G_HELD, G_IDLE, G_PROBING, G_STUCK, P_RUNNING, P_STARTING, P_STOPPED, P_STOPPING,
+    IllegalTransition, ManagedGroup, Manager, ManagerConfig,
+)
+from pyha.cluster.manager_events import (
+    Acquire, CommandResult, GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
+    ProbeVip, Release, Shutdown, ShutdownComplete, Standby, Takeover, VipAnswered, VipConflict, VipFree,
+)
+
+VIP = "192.0.2.100/24/eth0"
+
+
+def mk(local="ha1", peer="ha2", groups=((VIP, "ha1", True),), **kw):
+    kw.setdefault("keepalive_ms", 1000)
+    kw.setdefault("deadtime_ms", 6000)
+    kw.setdefault("warntime_ms", 3000)
+    return Manager(ManagerConfig(local, peer, groups, **kw))
+
+
+class Drive(object):
+    """Feeds one manager and keeps what it said."""
+
+    def __init__(self, mgr, peer="ha2"):
+        self.m = mgr
+        self.peer = peer
+        self.now = 0.0
+        self.seq = 0
+        self.out = []
+
+    def __call__(self, event, dt=0.0):
+        self.now += dt
+        acts = self.m.handle(event, self.now)
+        self.out += acts
+        return acts
+
+    def msg(self, t, dt=0.01, **fields):
+        self.seq += 1
+        f = {"t": t}
+        f.update(fields)
+        return self(Deliver(self.peer, t, f, "eth0", self.seq), dt)
+
+    def tick(self, dt):
+        return self(Tick(self.now + dt), dt)
+
+    def up(self):
+        self(NodeUp(self.peer, "active", "first heartbeat"))
+        self(CommUp("communication is up"))
+
+
+def sends(acts):
+    return [tuple(a.fields.items()) for a in acts if isinstance(a, Send)]
+
+
+def of(acts, kind):
+    return [a for a in acts if isinstance(a, kind)]
+
+
+def resource(rsc_hold, stable, info=None):
+    out = (("t", "resource"), ("rsc_hold", rsc_hold), ("rtype", "full"), ("isstable", stable))
+    return out + ((("info", info),) if info else ())
+
+
+def hold(d, key=VIP):
+    """Walk an acquisition through the fake witness and shell."""
+    acts = d.out
+    if any(isinstance(a, ProbeVip) and key in a.groups for a in acts):
+        d(VipFree(key), 0.05)
+    d(GroupAcquired(key), 0.5)
+
+
+# --- configuration ---------------------------------------------------------------------
+
+def test_config_checks():
+    with pytest.raises(ValueError):
+        ManagerConfig("ha1", "ha1", [])
+    with pytest.raises(ValueError):
+        ManagerConfig("ha1", "ha2", [("a", "ha3")])
+    with pytest.raises(ValueError):
+        ManagerConfig("ha1", "ha2", [("a", "ha1"), ("a", "ha2")])
+    with pytest.raises(ValueError):
+        ManagerConfig("ha1", "ha2", [], auto_failback="maybe")
+    with pytest.raises(ValueError):
+        ManagerConfig("ha1", "ha2", [], keepalive_ms=0)
+    cfg = ManagerConfig("HA1", "ha2", [("x", "HA1"), ManagedGroup("y", "ha2", True)])
+    assert [g.node for g in cfg.groups] == ["ha1", "ha2"] and cfg.groups[1].vip
+    assert cfg.claim_delay_ms == 3000 and cfg.probe_interval_ms == 1000
+    json.dumps(cfg.to_dict())
+
+
+def test_groups_from_haresources_model():
+    from pyha.config.haresources import Haresources
+    hr = Haresources.parse("hbnode1 198.51.100.100/24/eth0 specres::one\nhbnode2 specres::two\n")
+    cfg = ManagerConfig("hbnode1", "hbnode2", hr.groups)
+    assert [(g.key, g.node, g.vip) for g in cfg.groups] == [
+        ("198.51.100.100/24/eth0", "hbnode1", True), ("specres::two", "hbnode2", False)]
+
+
+# --- start-up (spec 5.3, A.1) -----------------------------------------------------------
+
+def test_both_start_together_take_own_groups_without_rqstdelay():
+    d = Drive(mk())
+    d.up()
+    assert sends(d.out) == [(("t", "starting"),)]
+    assert d.m.phase == P_STARTING
+    acts = d.msg("starting")
+    # A.1: the answer while starting says isstable=0; then our own group, probed first.
+    assert sends(acts)[0] == resource("none", "0")
+    assert (("t", "ip-request-resp"), ("dest", "ha1"), ("ipaddr", VIP), ("weown", "yes"), ("ok", "OK")) in sends(acts)
+    assert of(acts, ProbeVip) and not of(acts, Acquire)
+    assert "ha2 is starting too" in d.m.last_decision
+    acts = d(VipFree(VIP), 0.05)
+    assert of(acts, Acquire)[0].groups == (VIP,)
+    acts = d(GroupAcquired(VIP), 0.5)
+    assert sends(acts) == [resource("local", "1", "req_our_resources()")]
+    snap = d.m.snapshot(d.now)
+    assert snap["holding"] == "local" and snap["holding_groups"] == [VIP] and snap["stable"]
+    json.dumps(snap)
+
+
+def test_start_when_peer_holds_our_groups_takes_nothing():
+    d = Drive(mk())
+    d.up()
+    acts = d.msg("resource", rsc_hold="all", rtype="full", isstable="1")
+    assert not of(acts, (Acquire, ProbeVip))
+    assert d.m.last_decision == "not taking my groups [%s]: ha2 holds them (it reported rsc_hold=all)" % VIP
+    assert sends(acts) == [resource("none", "1")]
+    assert d.m.phase == P_RUNNING
+
+
+def test_stable_peer_report_without_our_groups_lets_us_take_them():
+    d = Drive(mk())
+    d.up()
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    assert of(d.out, ProbeVip)
+    assert "ha2 reported rsc_hold=local and is stable" in d.m.last_decision
+
+
+def test_unstable_report_waits_for_rqstdelay():
+    d = Drive(mk())
+    d.up()
+    d.msg("resource", rsc_hold="none", rtype="full", isstable="0")
+    assert not of(d.out, ProbeVip)
+    assert d.m.next_deadline(d.now) == pytest.approx(10.0)
+    assert not of(d.tick(9.98 - d.now), ProbeVip)
+    acts = d.tick(10.0 - d.now)
+    assert of(acts, ProbeVip)
+    assert "no usable word from ha2 within 10000 ms (RQSTDELAY)" in d.m.last_decision
+
+
+def test_answer_to_starting_when_stable_is_isstable_1():
+    d = Drive(mk())
+    d.up()
+    d.msg("starting")
+    hold(d)
+    acts = d.msg("starting", dt=5)
+    assert sends(acts) == [resource("local", "1")]
+
+
+def test_peer_dead_at_comm_up_takes_all():
+    d = Drive(mk(groups=((VIP, "ha1", True), ("192.0.2.101/24/eth0", "ha2", True))))
+    d(NodeDead("ha2", "node ha2: is dead (never heard within initdead 12000 ms)"), 12)
+    acts = d(CommUp("communication is up: heard from [], declared dead [ha2]"))
+    assert sends(acts)[0] == (("t", "starting"),)
+    assert "taking all groups" in d.m.last_decision and "ha2 is dead at start-up" in d.m.last_decision
+    assert of(acts, ProbeVip)[0].groups == (VIP, "192.0.2.101/24/eth0")
+    acts = d(VipFree(VIP), 0.05) + d(VipFree("192.0.2.101/24/eth0"))
+    # Our own group at once; the peer's (holder unknown) only after claim_delay and a new probe.
+    assert of(acts, Acquire)[0].groups == (VIP,)
+    assert "ha2 is its preferred node, so I wait 3.0 s" in " ".join(a.text for a in of(acts, Log))
+    acts = d.tick(3.0)
+    assert of(acts, ProbeVip)[0].groups == ("192.0.2.101/24/eth0",)
+    acts = d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)
+
+
+# --- peer death, warntime probing, the VIP witness (issue item 6) -------------------------
+
+def running_pair():
+    """ha2 runs ha2's group, ha1 (us) runs ours; both stable."""
+    d = Drive(mk(groups=((VIP, "ha1", True), ("192.0.2.101/24/eth0", "ha2", True))))
+    d.up()
+    d.msg("starting")
+    hold(d)
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    d.out = []
+    return d
+
+
+def test_warntime_starts_probing_so_deadtime_adds_no_delay():
+    d = running_pair()
+    acts = d(NodeWarn("ha2", 3001, "Late heartbeat: Node ha2: no heartbeat for 3001 ms"), 3)
+    assert of(acts, ProbeVip)[0].groups == ("192.0.2.101/24/eth0",)
+    d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    for _ in range(2):  # probing goes on every probe_interval while the peer stays late
+        d.tick(0.95)
+        d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    assert len(of(d.out, ProbeVip)) == 3
+    acts = d(NodeDead("ha2", "node ha2: is dead (silent for 6001 ms on all links, dead time 6000 ms)"), 0.9)
+    assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)
+    assert d.m.last_decision.startswith("taking over [192.0.2.101/24/eth0] because node ha2: is dead")
+    assert (("t", "stonith"), ("node", "ha2"), ("result", "n_stnth")) in sends(acts)
+    acts = d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
+    assert sends(acts) == [resource("all", "1"), (("t", "resource"), ("rsc_hold", "foreign"), ("info", "mach_down"))]
+
+
+def test_vip_answered_blocks_takeover_and_keeps_probing():
+    d = running_pair()
+    acts = d(NodeDead("ha2", "node ha2: is dead (silent for 6001 ms)"), 6)
+    assert of(acts, ProbeVip) and not of(acts, Acquire)
+    acts = d(VipAnswered("192.0.2.101/24/eth0", "02:00:5e:00:00:02"), 0.05)
+    assert not of(acts, Acquire)
+    said = [e["reason"] for e in d.m.snapshot()["decisions"]]
+    assert said[-2:] == [
+        "peer silent but VIP answered from MAC 02:00:5e:00:00:02: not taking 192.0.2.101/24/eth0, "
+        "probing again every 1.0 s",
+        "mach_down takeover complete: holding [%s]; not taken (address answers): [192.0.2.101/24/eth0]" % VIP]
+    assert d.m.snapshot()["groups"]["192.0.2.101/24/eth0"]["state"] == G_PROBING
+    acts = d.tick(1.0)
+    assert of(acts, ProbeVip)
+    acts = d(VipAnswered("192.0.2.101/24/eth0", "02:00:5e:00:00:02"), 0.05)
+    assert not [a for a in acts if isinstance(a, Log) and a.level == "WARNING"]  # said once
+    d.tick(1.0)
+    acts = d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    assert of(acts, Acquire)
+
+
+def test_graceful_leave_takes_over_at_once_without_probe():
+    d = running_pair()
+    acts = d.msg("resource", rsc_hold="none", rtype="full", isstable="0", info="shutdown")
+    assert not of(acts, (Acquire, ProbeVip))
+    assert "waiting for its shutdone" in d.m.last_decision
+    acts = d(NodeLeft("ha2", "Received shutdown notice from 'ha2'."), 0.1)
+    assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)
+    assert "at once because ha2 stopped gracefully" in d.m.last_decision
+    acts = d(NodeDead("ha2", "node ha2: is dead (silent after its shutdown notice)", True), 6)
+    assert sends(acts) == [(("t", "stonith"), ("node", "ha2"), ("result", "unneeded"))]
+    assert not of(acts, (Acquire, Release))
+
+
+# --- our graceful stop (spec 5.5, A.2) ---------------------------------------------------
+
+def test_shutdown_announces_releases_then_shutdone():
+    d = running_pair()
+    acts = d(Shutdown(), 1)
+    assert sends(acts) == [resource("none", "0", "shutdown")]
+    assert of(acts, Release)[0].groups == (VIP,)
+    assert of(acts, CommandResult)[0].accepted
+    assert d.m.phase == P_STOPPING
+    acts = d(GroupReleased(VIP), 0.3)
+    assert sends(acts) == [(("t", "shutdone"), ("st", "dead"))]
+    assert of(acts, ShutdownComplete)
+    assert d.m.phase == P_STOPPED
+    assert not d(NodeDead("ha2", "dead"), 10)  # a stopped manager does nothing more
+
+
+def test_stop_failure_never_claims_release_and_blocks_shutdone():
+    d = running_pair()
+    d(Shutdown(), 1)
+    acts = d(GroupReleaseFailed(VIP, "IPaddr stop exited 1"), 0.3)
+    # The correction: the group may still run here, so it is reported again.
+    assert sends(acts) == [resource("local", "0")]
+    assert d.m.snapshot()["groups"][VIP]["state"] == G_STUCK
+    assert "failed to stop" in d.m.last_decision and "shutdown waits" in d.m.last_decision
+    assert not of(acts, ShutdownComplete)
+    acts = d.tick(30.0)
+    assert of(acts, Release)  # retried every release_retry
+    acts = d(GroupReleaseFailed(VIP, "IPaddr stop exited 1"), 0.3)
+    assert not any(s[0] == ("t", "shutdone") for s in sends(d.out))
+    d.tick(30.0)
+    acts = d(GroupReleased(VIP), 0.3)
+    assert sends(acts) == [(("t", "shutdone"), ("st", "dead"))]
+
+
+def test_stuck_group_is_in_every_report():
+    d = running_pair()
+    d(Standby("local"))
+    d.msg("ask_resources", rsc_hold="local", info="other")
+    d(GroupReleaseFailed(VIP, "boom"), 0.3)
+    acts = d.msg("starting", dt=1)
+    assert sends(acts)[0][1] == ("rsc_hold", "local")
+    assert not any(s == (("t", "ask_resources"), ("rsc_hold", "local"), ("info", "done")) for s in sends(d.out))
+
+
+# --- standby / takeover (spec 5.4) ----------------------------------------------------------
+
+def test_standby_as_giver_exact_exchange():
+    d = running_pair()
+    acts = d(Standby("all"))
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me"))]
+    assert of(acts, CommandResult)[0].accepted
+    acts = d.msg("ask_resources", rsc_hold="all", info="other")
+    assert sends(acts) == [resource("none", "0", "standby")]
+    assert of(acts, Release)[0].groups == (VIP,)
+    acts = d(GroupReleased(VIP), 0.3)
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "done"))]
+    d.msg("resource", rsc_hold="all", rtype="full", isstable="1")
+    acts = d.msg("ask_resources", rsc_hold="all", info="done")
+    assert sends(acts) == [resource("none", "1")]
+    assert d.m.last_decision == "Other node completed standby takeover of all resources."
+
+
+def test_standby_as_taker_exact_exchange():
+    d = running_pair()
+    acts = d.msg("ask_resources", rsc_hold="local", info="me")
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "local"), ("info", "other"))]
+    assert d.m.last_decision == ("ha2 wants to go standby [local]: accepting, I will take "
+                                 "[192.0.2.101/24/eth0]")
+    acts = d.msg("resource", rsc_hold="none", rtype="full", isstable="0", info="standby")
+    assert not of(acts, Acquire)
+    acts = d.msg("ask_resources", rsc_hold="local", info="done")
+    assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)  # confirmed hand-over: no probe
+    acts = d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
+    # The report first, then done (a genuine node processes its own done before sending it).
+    assert sends(acts) == [resource("all", "1"), (("t", "ask_resources"), ("rsc_hold", "local"), ("info", "done"))]
+
+
+def test_standby_refused_when_in_flux_and_cancelled_without_reply():
+    d = running_pair()
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="0")
+    acts = d(Standby())
+    assert not of(acts, CommandResult)[0].accepted
+    assert "Other side is in flux." in of(acts, CommandResult)[0].reason
+    acts = d.msg("ask_resources", rsc_hold="all", info="me")
+    assert not sends(acts)
+    assert d.m.last_decision == "standby message [me] from ha2 ignored.  Other side is in flux."
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    d(Standby())
+    acts = d.tick(10.0)
+    assert d.m.last_decision == "No reply to standby request.  Standby request cancelled."
+    assert d.m.snapshot()["standby"] is None
+    assert d.m.snapshot()["groups"][VIP]["state"] == G_HELD
+
+
+def test_takeover_sends_hb_takeover_and_peer_hb_takeover_maps_sets():
+    d = running_pair()
+    acts = d(Takeover("foreign"))
+    assert sends(acts) == [(("t", "hb_takeover"), ("rsc_hold", "foreign"))]
+    # A genuine peer's hb_takeover local means "give me my groups": we go standby foreign.
+    acts = d.msg("hb_takeover", rsc_hold="local")
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "foreign"), ("info", "me"))]
+
+
+def test_legacy_refuses_standby_and_takeover():
+    d = Drive(mk(auto_failback="legacy"))
+    d.up()
+    for cmd in (Standby(), Takeover()):
+        res = of(d(cmd), CommandResult)[0]
+        assert not res.accepted and "nice_failback" in res.reason
+    acts = d.msg("ask_resources", rsc_hold="all", info="me")
+    assert not sends(acts)
+
+
+def test_legacy_startup_with_active_peer_asks_with_ip_request():
+    d = Drive(mk(auto_failback="legacy"))
+    d.up()
+    assert sends(d.out) == [(("t", "ip-request"), ("ipaddr", VIP))]
+    acts = d.msg("ip-request-resp", dest="ha1", ipaddr=VIP, weown="yes", ok="OK")
+    assert of(acts, Acquire)[0].groups == (VIP,)
+
+
+def test_legacy_gives_group_on_ip_request_after_release():
+    d = Drive(mk(auto_failback="legacy"))
+    d(NodeUp("ha2", "up", "first"))
+    d(CommUp("up"))
+    hold(d)
+    acts = d.msg("ip-request", ipaddr=VIP)
+    assert of(acts, Release)
+    assert not sends(acts)
+    acts = d(GroupReleased(VIP), 0.3)
+    assert sends(acts) == [(("t", "ip-request-resp"), ("dest", "ha2"), ("ipaddr", VIP), ("weown", "yes"),
+                            ("ok", "OK"))]
+
+
+# --- failures ------------------------------------------------------------------------------
+
+def test_start_failure_releases_and_hands_over():
+    d = running_pair()
+    d(Standby("local"))
+    d.msg("ask_resources", rsc_hold="local", info="other")
+    d(GroupReleased(VIP), 0.3)
+    d.msg("resource", rsc_hold="all", rtype="full", isstable="1")
+    d.msg("ask_resources", rsc_hold="local", info="done")
+    d.out = []
+    # Now take it back with hb_takeover's exchange, and fail to start it.
+    d(Takeover("local"))
+    d.msg("ask_resources", rsc_hold="foreign", info="me")
+    d.msg("ask_resources", rsc_hold="foreign", info="done")
+    acts = d(GroupAcquireFailed(VIP, "specres::one start exited 1"), 0.5)
+    assert of(acts, Release)[0].groups == (VIP,)
+    assert "failed to start on ha1: specres::one start exited 1" in d.m.last_decision
+    acts = d(GroupReleased(VIP), 0.3)
+    # The exchange ends as usual (we still say done), then, once ha2 is stable again,
+    # the failed group goes back to it with the standby protocol.
+    assert sends(acts) == [resource("local", "1"), (("t", "ask_resources"), ("rsc_hold", "foreign"),
+                                                     ("info", "done"))]
+    acts = d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "local"), ("info", "me"))]
+    assert d.m.last_decision.startswith("group %s failed to start here (specres::one start exited 1): "
+                                        "ha1 wants to go standby [local]" % VIP)
+    assert d.m.snapshot()["groups"][VIP]["start_failure"]["error"] == "specres::one start exited 1"
+
+
+def test_failed_group_is_not_taken_back_automatically():
+    d = running_pair()
+    d.m._groups["192.0.2.101/24/eth0"].failed = {"at": 0, "error": "boom"}
+    acts = d.msg("ask_resources", rsc_hold="local", info="me")
+    assert not sends(acts)
+    assert "failed to start here (boom)" in d.m.last_decision
+
+
+# --- partition heal and conflicts (issue items 5, 6) -------------------------------------------
+
+def test_heal_overlap_non_preferred_releases():
+    d = running_pair()
+    d(NodeDead("ha2", "dead"), 6)
+    d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
+    acts = d(PartitionHealed("ha2", "Cluster node ha2 returning after partition."), 10)
+    assert sends(acts) == [resource("all", "1")]
+    acts = d.msg("resource", rsc_hold="all", rtype="full", isstable="1")
+    assert of(acts, Release)[0].groups == ("192.0.2.101/24/eth0",)
+    assert d.m.last_decision == ("both ha2 and I hold its groups [192.0.2.101/24/eth0]; their preferred "
+                                 "node ha2 keeps them, so I release mine")
+
+
+def test_vip_conflict_rule():
+    d = running_pair()
+    acts = d(VipConflict(VIP, "02:00:5e:00:00:09"))
+    assert not of(acts, Release)
+    assert "I am its preferred node, so I keep it" in d.m.last_decision
+    d(NodeDead("ha2", "dead"), 6)
+    d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
+    acts = d(VipConflict("192.0.2.101/24/eth0", "02:00:5e:00:00:02"), 1)
+    assert of(acts, Release)[0].groups == ("192.0.2.101/24/eth0",)
+    assert "its preferred node is ha2, so I release it (conflict rule)" in d.m.last_decision
+
+
+# --- ping arbitration (issue item 4) -------------------------------------------------------------
+
+def test_ping_loss_hands_over_only_with_evidence():
+    d = Drive(mk(ping_targets=("192.0.2.254",)))
+    d(PingUp("192.0.2.254", "answers"))
+    d.up()
+    d.msg("starting")
+    hold(d)
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    assert (("t", "pyha-ping"), ("num_ping", "1")) in sends(d.out)
+    acts = d(PingDead("192.0.2.254", "silent"), 5)
+    assert sends(acts) == [(("t", "pyha-ping"), ("num_ping", "0"))]
+    d.tick(5.0)
+    assert not of(d.out, Release)  # no count from the peer (a genuine node): no evidence
+    d.msg("pyha-ping", num_ping="1")
+    acts = d.tick(2.0)
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me"))]
+    assert "I reach 0 of 1 ping nodes, ha2 reaches 1" in d.m.last_decision
+
+
+# --- robustness ----------------------------------------------------------------------------------
+
+def test_bad_input_is_logged_not_raised():
+    d = running_pair()
+    for ev in (Deliver("ha2", "resource", {"t": "resource", "rsc_hold": "lots"}, "eth0", 99),
+               Deliver("ha2", "ask_resources", {"t": "ask_resources"}, "eth0", 100),
+               Deliver("ha9", "starting", {}, "eth0", 1),
+               Deliver("ha2", "pyha-ping", {"num_ping": "-1"}, "eth0", 101),
+               Deliver("ha2", "hb_takeover", {"rsc_hold": "x"}, "eth0", 102),
+               Deliver("ha2", "ip-request", {"ipaddr": None}, "eth0", 103),
+               Deliver("ha2", "whatever", None, "eth0", None),
+               GroupAcquired("nosuch"), GroupReleased(VIP), VipFree(None), Standby("half"),
+               Takeover(7), "not an event", None):
+        d(ev)
+    d(Tick(float("nan")))
+    assert d.m.snapshot()["groups"][VIP]["state"] == G_HELD
+    json.dumps(d.m.snapshot(d.now))
+
+
+def test_stale_resource_report_is_ignored():
+    d = running_pair()
+    d(Deliver("ha2", "resource", {"t": "resource", "rsc_hold": "all", "rtype": "full", "isstable": "1"},
+              "eth0", 1))
+    assert d.m.snapshot()["peer_state"]["holds"] == "local"
+
+
+def test_illegal_transition_is_a_bug():
+    m = mk()
+    with pytest.raises(IllegalTransition):
+        m._group_to(m._groups[VIP], G_HELD, "never acquired")
+    with pytest.raises(IllegalTransition):
+        m._phase_to(P_STOPPED, "not stopping")
+
+
+def test_peer_restart_during_exchange_cancels_it():
+    d = running_pair()
+    d(Standby())
+    d(NodeRestarted("ha2", 1, 2, "Heartbeat restart on node ha2"), 1)
+    assert d.m.snapshot()["standby"] is None
+    assert d.m.snapshot()["peer_state"]["holds"] is None
+    assert d.m.snapshot()["groups"][VIP]["state"] == G_HELD
+
+
+def test_next_deadline_is_never_now():
+    d = running_pair()
+    d(NodeDead("ha2", "dead"), 6)
+    d(VipAnswered("192.0.2.101/24/eth0", "m"), 0.05)
+    for _ in range(20):
+        nd = d.m.next_deadline(d.now)
+        assert nd is None or nd > d.now
+        d(Tick(nd if nd is not None else d.now + 1), (nd - d.now) if nd is not None else 1)
+    assert d.m.snapshot()["groups"][VIP]["state"] == G_HELD
+    assert G_IDLE != d.m.snapshot()["groups"]["192.0.2.101/24/eth0"]["state"]
