@@ -13,6 +13,8 @@ def register(app):
     # type: (typer.Typer) -> None
     app.command("daemon")(daemon)
     app.command("status")(status)
+    app.command("standby")(standby)
+    app.command("takeover")(takeover)
 
 
 def daemon(
@@ -84,9 +86,18 @@ def format_status(st):
         for name, p in sorted(pings.items()):
             lines.append("  %-16s %s" % (name, p.get("state")))
     res = st.get("resources", {})
-    lines.append("resources: %s" % (res.get("mode") or ", ".join(res.get("holding", [])) or "none held"))
-    if res.get("last_decision"):
-        lines.append("  last decision: %s" % res["last_decision"])
+    if res.get("mode"):
+        lines.append("resources: %s" % res["mode"])
+    else:
+        lines.append("resources: %s holds %s; peer %s holds %s" % (
+            d.get("node"), res.get("holding"), res.get("peer"), (res.get("peer_state") or {}).get("holds")))
+        for key, g in (res.get("groups") or {}).items():
+            lines.append("  group %-28s %-9s (prefers %s)" % (key, g.get("state"), g.get("preferred")))
+            if g.get("reason"):
+                lines.append("    why: %s" % g["reason"])
+    last = res.get("last_decision")
+    if last:
+        lines.append("  last decision: %s" % (last.get("reason") if isinstance(last, dict) else last))
     drops = d.get("dropped") or {}
     counters = {k: v for k, v in (st.get("counters") or {}).items() if v}
     if drops or counters:
@@ -115,3 +126,38 @@ def status(
         print_json(answer["status"])
     else:
         typer.echo(format_status(answer["status"]))
+
+
+def _command(cmd, which, run_dir, json_out):
+    from pyha.daemon.control import ControlError, request
+    if which not in ("all", "local", "foreign", "failback"):
+        fail("%s takes all, local, foreign or failback, not %r" % (cmd, which), code=2)
+    try:
+        answer = request(os.path.join(run_dir, "pyha.sock"), {"cmd": cmd, "which": which}, timeout=10)
+    except ControlError as exc:
+        fail(exc.message, exc.hint, code=3)
+        return
+    if json_out:
+        print_json(answer)
+    elif answer.get("ok"):
+        typer.echo("%s %s: %s" % (cmd, which, answer.get("reason", "accepted")))
+    if not answer.get("ok"):
+        fail(answer.get("error") or answer.get("reason") or "refused")
+
+
+def standby(
+    which: str = typer.Argument("all", help="all (default), local, foreign or failback (= foreign)."),
+    run_dir: str = typer.Option("/var/run/pyha", "--run-dir"),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Hand resource groups to the peer now (heartbeat's hb_standby)."""
+    _command("standby", which, run_dir, json_out)
+
+
+def takeover(
+    which: str = typer.Argument("all", help="all (default), local or foreign."),
+    run_dir: str = typer.Option("/var/run/pyha", "--run-dir"),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Bring resource groups to this node now (heartbeat's hb_takeover)."""
+    _command("takeover", which, run_dir, json_out)

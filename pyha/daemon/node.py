@@ -23,6 +23,8 @@ from pyha import __version__
 from pyha import diagnostics as dg
 from pyha import wire
 from pyha.cluster import events as ev
+from pyha.cluster import manager_events as me
+from pyha.cluster.manager import Manager, ManagerConfig
 from pyha.cluster.membership import Membership, MembershipConfig
 from pyha.config.check import check_config
 from pyha.daemon import statefiles
@@ -171,7 +173,23 @@ class Daemon(object):
         self.inner_auth = cf.msgfmt != "netstring"
         nodes = len(cf.nodes) + len(self.ping_targets) + len(self.ping_groups)
         self.ttl = (cf.hopfudge if cf.hopfudge is not None else 1) + nodes
-        self.manager = NullManager(self.name)
+        self.managing = bool(self.settings.manage_resources and self.haresources.groups)
+        if self.managing:
+            peers = [n for n in cf.nodes if n != self.name]
+            if len(peers) != 1:
+                raise StartupError("pyha manages resources for two-node clusters; ha.cf lists %d nodes (%s)"
+                                   % (len(cf.nodes), " ".join(cf.nodes)))
+            self.manager = Manager(ManagerConfig(
+                local=self.name, peer=peers[0], groups=self.haresources.groups,
+                auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
+                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups)),
+                send=self.membership.send)
+        else:
+            self.manager = NullManager(self.name)
+        self.resources = None  # type: Any
+        self.guardian = None  # type: Any
+        self.watchdog = None  # type: Any
+        self.command_results = []  # type: List[Any]
 
     # -- start-up ----------------------------------------------------------------------
     def open(self):
@@ -205,6 +223,25 @@ class Daemon(object):
                 self.loop.add_reader(self.ping, self._on_ping_readable)
             except OSError as exc:
                 log.error("cannot open the ICMP socket for ping nodes: %s", exc)
+        if self.cf.watchdog:
+            from pyha.daemon.watchdog import Watchdog
+            self.watchdog = Watchdog(self.cf.watchdog, self.cf.deadtime_ms)
+            try:
+                self.watchdog.open()
+            except OSError as exc:
+                self.close_media()
+                raise StartupError(str(exc), exit_code=EXIT_FAILURE)
+            log.info("watchdog %s armed, timeout %d s%s", self.cf.watchdog, self.watchdog.timeout,
+                     " (%s)" % self.watchdog.set_timeout_error if self.watchdog.set_timeout_error else "")
+        if self.managing:
+            from pyha.daemon.guardian import GuardianLink
+            from pyha.daemon.resources_shell import ResourceShell
+            resource_d = os.path.join(self.settings.ha_dir, "resource.d")
+            self.guardian = GuardianLink(resource_d=resource_d)
+            self.resources = ResourceShell(self.loop, self.haresources, self._on_resource_event,
+                                           guardian=self.guardian, resource_d=resource_d)
+            for problem in self.resources.problems:
+                log.error("%s", problem)
         os.makedirs(self.settings.run_dir, mode=0o755, exist_ok=True)
         self.control = ControlServer(self.loop, self.settings.control_path, self._on_control)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -234,12 +271,19 @@ class Daemon(object):
         now = self.clock()
         if self._tick_timer is not None:
             self._tick_timer.cancel()
-        self._tick_timer = self.loop.call_at(self.membership.next_deadline(now), self._on_tick)
+        when = self.membership.next_deadline(now)
+        if hasattr(self.manager, "next_deadline"):
+            mine = self.manager.next_deadline(now)
+            if mine is not None:
+                when = min(when, mine)
+        self._tick_timer = self.loop.call_at(when, self._on_tick)
 
     def _on_tick(self):
         self._tick_timer = None
         now = self.clock()
         self._dispatch(self.membership.tick(now), now)
+        if hasattr(self.manager, "tick"):
+            self._dispatch(self.manager.tick(now), now)
         self._arm_tick()
 
     def _drop(self, code, detail, medium=""):
@@ -309,12 +353,22 @@ class Daemon(object):
                 log.log(getattr(logging, action.level, logging.INFO), "%s", action.text)
             elif isinstance(action, tuple) and action[0] == "send":
                 self._send(self.membership.send(action[1]))
-            else:
-                self._to_manager(action, now)
+            elif isinstance(action, me.CommandResult):
+                self.command_results.append(action)
+                log.info("%s %s: %s (%s)", action.command, action.which or "", 
+                         "accepted" if action.accepted else "refused", action.reason)
+            elif isinstance(action, me.ShutdownComplete):
+                log.info("%s", action.reason)
+                self._leave()
+            elif self.resources is not None and self.resources.do(action):
+                pass
+            elif isinstance(action, (ev.Deliver,) + ev.NOTIFICATIONS):
+                self._dispatch(self.manager.handle(action, now), now)
 
-    def _to_manager(self, event, now):
-        if isinstance(event, (ev.Deliver,) + ev.NOTIFICATIONS):
-            self._dispatch(self.manager.handle(event, now), now)
+    def _on_resource_event(self, event):
+        now = self.clock()
+        self._dispatch(self.manager.handle(event, now), now)
+        self._arm_tick()
 
     def _send(self, action):
         # type: (ev.Send) -> None
@@ -331,6 +385,8 @@ class Daemon(object):
         self._broadcast(payload)
         if t == "status":
             self._ping_all(int(msg.get("ts"), 16))
+            if self.watchdog is not None:
+                self.watchdog.feed()
 
     def _broadcast(self, payload):
         # type: (bytes) -> None
@@ -355,11 +411,23 @@ class Daemon(object):
         cmd = request.get("cmd")
         if cmd == "status":
             return {"ok": True, "status": self.status()}
-        if cmd in ("standby", "takeover") and hasattr(self.manager, "command"):
+        if cmd in ("standby", "takeover"):
+            which = request.get("which", "all")
+            if which not in me.WHICH_WORDS:
+                return {"ok": False, "error": "%s: which must be one of %s" % (cmd, ", ".join(me.WHICH_WORDS))}
+            if not self.managing:
+                return {"ok": False, "error": "this node does not manage resources (no groups, or --no-resources)"}
             now = self.clock()
-            actions = self.manager.command(cmd, request.get("what", "all"), now)
-            self._dispatch(actions, now)
-            return {"ok": True, "status": self.status()}
+            self.command_results = []
+            event = me.Standby(which) if cmd == "standby" else me.Takeover(which)
+            self._dispatch(self.manager.handle(event, now), now)
+            self._arm_tick()
+            results = [r for r in self.command_results if r.command == cmd]
+            if not results:
+                return {"ok": False, "error": "%s: no answer from the resource manager" % cmd}
+            r = results[-1]
+            return {"ok": bool(r.accepted), "accepted": bool(r.accepted), "reason": r.reason,
+                    "error": None if r.accepted else r.reason}
         return {"ok": False, "error": "unknown command %r" % (cmd,)}
 
     def status(self):
@@ -377,25 +445,44 @@ class Daemon(object):
             "dropped": dict(self.drops), "stopping": self._stopping,
         }
         snap["resources"] = self.manager.snapshot(now)
+        if self.watchdog is not None:
+            snap["daemon"]["watchdog"] = {"device": self.watchdog.path, "timeout_s": self.watchdog.timeout,
+                                          "feeds": self.watchdog.feeds}
         return snap
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):
         # type: (str) -> None
+        """Graceful stop: the manager releases everything and says `shutdone`, then we go.
+
+        A second signal while resources are still being released is logged and ignored:
+        exiting now would leave them running (the guardian would then try, but a clean
+        release is what the peer is waiting for)."""
+        now = self.clock()
         if self._stopping:
+            log.warning("already stopping (%s); waiting for the resources to be released", why)
             return
         self._stopping = True
         log.info("stopping (%s)", why)
-        now = self.clock()
-        actions = self.manager.shutdown(now) if hasattr(self.manager, "shutdown") else None
-        if actions is None:
-            # nothing to release: announce we are leaving, linger briefly, exit
-            self._send(self.membership.send(OrderedDict([("t", "shutdone"), ("st", "dead")])))
-            self.loop.call_later(LEAVE_LINGER_S, self.loop.stop)
+        if self.managing:
+            self._dispatch(self.manager.handle(me.Shutdown("graceful stop (%s)" % why), now), now)
+            self._arm_tick()
         else:
-            self._dispatch(actions, now)
+            # nothing to release: announce we are leaving
+            self._send(self.membership.send(OrderedDict([("t", "shutdone"), ("st", "dead")])))
+            self._leave()
+
+    def _leave(self):
+        """Linger briefly (retransmission requests for our last messages), then exit."""
+        self.loop.call_later(LEAVE_LINGER_S, self.loop.stop)
 
     def _shutdown_io(self):
+        if self.resources is not None:
+            self.resources.close()
+        if self.guardian is not None:
+            self.guardian.clean_exit()
+        if self.watchdog is not None:
+            self.watchdog.close(clean=True)
         if self.control is not None:
             self.control.close()
         if self.ping is not None:

@@ -21,6 +21,18 @@ from pyha.resources.witness import VipWitness
 log = logging.getLogger("pyha")
 
 
+def has_carrier(ifname, sys_class_net="/sys/class/net"):
+    # type: (str, str) -> bool
+    try:
+        with open("%s/%s/operstate" % (sys_class_net, ifname)) as f:
+            state = f.read().strip()
+        with open("%s/%s/carrier" % (sys_class_net, ifname)) as f:
+            carrier = f.read().strip()
+    except OSError:
+        return False  # down interfaces refuse to report carrier (EINVAL)
+    return carrier == "1" and state in ("up", "unknown")
+
+
 class ResourceShell(object):
     def __init__(self, loop, haresources, emit, guardian=None, resource_d=agents.RESOURCE_D,
                  witness=None, announcer=None):
@@ -36,6 +48,7 @@ class ResourceShell(object):
         self.ips = {}  # type: Dict[str, List[ipaddr.IpSpec]]
         self.maybe_held = OrderedDict()  # type: Dict[str, bool]
         self.problems = []  # type: List[str]
+        self.verifying = set()  # type: set
         for group in haresources.groups:
             tokens = [r.token for r in group.resources]
             try:
@@ -47,6 +60,10 @@ class ResourceShell(object):
             self.groups[group.key] = GroupRunner(loop, self.runner, group.key, resolved, self.announcer)
             self.ips[group.key] = [ipaddr.IpSpec.parse(a.ip_spec()) for a in resolved
                                    if a.kind == agents.KIND_IP]
+        if any(self.ips.values()):
+            # Import the netlink library now, not at the first takeover: the import takes
+            # ~0.2 s, long enough to delay keepalives past a sub-second warntime.
+            import pyroute2  # noqa: F401
 
     # -- what the guardian must release if we die ----------------------------------------
     def _tell_guardian(self):
@@ -104,7 +121,8 @@ class ResourceShell(object):
                 for spec in self.ips.get(key, []):
                     ifname = spec.ifname or self._ifname(spec)
                     if ifname:
-                        self.witness.watch(ifname, spec.ip, lambda ip, mac: self.emit(me.VipConflict(key, mac)))
+                        self.witness.watch(ifname, spec.ip,
+                                           lambda ip, mac, ifname=ifname: self._suspect(key, ifname, ip, mac))
                 self.emit(me.GroupAcquired(key))
             else:
                 # the runner stopped what it started; if that stop failed, it may still run
@@ -115,6 +133,23 @@ class ResourceShell(object):
             runner.start(done)
         except RuntimeError as exc:
             self.emit(me.GroupAcquireFailed(key, str(exc)))
+
+    def _suspect(self, key, ifname, ip, mac):
+        """Another MAC announced our VIP.  An announcement may be stale (a burst still in
+        flight from the previous holder), so ask: only a station that answers a probe for
+        the address now really holds it, and only that is a conflict."""
+        if key in self.verifying or key not in self.maybe_held:
+            return
+        self.verifying.add(key)
+
+        def answered(_ip, holder):
+            self.verifying.discard(key)
+            if holder is not None and key in self.maybe_held:
+                self.emit(me.VipConflict(key, holder))
+            elif holder is None:
+                log.info("stale ARP announcement of %s from %s ignored: nobody else answers for it", ip, mac)
+
+        self.witness.probe(ifname, ip, answered)
 
     def _release(self, key):
         runner = self.groups.get(key)
@@ -157,6 +192,11 @@ class ResourceShell(object):
             ifname = spec.ifname or self._ifname(spec)
             if ifname is None:
                 one(spec.ip, None)
+                continue
+            if not has_carrier(ifname):
+                # We cannot serve the address there, nor ask who holds it: never take it
+                # on an interface that is down (a node cut off on both links would).
+                one(spec.ip, "none (%s has no carrier here)" % ifname)
                 continue
             self.witness.probe(ifname, spec.ip, one)
 

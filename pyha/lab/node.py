@@ -263,6 +263,15 @@ class Member(object):
         # type: () -> None
         self._ip(*["link set dev %s down" % i.name for i in self.spec.interfaces])
 
+    def forget_runtime_addresses(self):
+        # type: () -> None
+        """Drop every address that is not the interface's own (a VIP): a real machine
+        comes back from a power cycle without them, but a network namespace keeps them."""
+        for iface in self.spec.interfaces:
+            for addr in self.addresses(iface.name):
+                if addr.split("/")[0] != iface.address:
+                    nsu.run(["ip", "-n", self.netns, "addr", "del", addr, "dev", iface.name])
+
     def links_up(self):
         # type: () -> None
         for iface in self.spec.interfaces:
@@ -585,6 +594,7 @@ class Node(Member):
         """Boot again: links up (with routes), fresh /run and /tmp, new namespaces."""
         if self.is_running():
             raise LabError("node %s is already running" % (self.name,))
+        self.forget_runtime_addresses()
         self.links_up()
         self.boot(timeout)
         self.lab.save()

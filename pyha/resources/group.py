@@ -7,9 +7,13 @@ haresources semantics (spec 3.2) with pyha's stricter failure rules:
   announcement and reply, two frames per round);
 - a start failure stops what this attempt started, right to left, and reports failure
   so that the manager can let the peer try;
-- stop right to left; a failing stop is retried (heartbeat: 10 times, 1 s apart) and
-  if it still fails the group is reported as NOT released: the node must never claim it
-  gave up a VIP or a service that may still run.
+- stop right to left, except that the group's IP addresses go first: a duplicate VIP is
+  the one failure clients cannot route around, and a release is often the losing side
+  of a conflict (after a partition heals) where every 100 ms of overlap counts; the
+  services are stopped afterwards in reverse order (heartbeat removes the IP last);
+- a failing stop is retried (heartbeat: 10 times, 1 s apart) and if it still fails the
+  group is reported as NOT released: the node must never claim it gave up a VIP or a
+  service that may still run.
 Each script operation is a child process with a timeout (ProcessRunner).
 """
 
@@ -51,6 +55,7 @@ class ArpAnnouncer(object):
         self.count = count
         self.interval = interval
         self.sockets = {}  # type: dict
+        self.bursts = {}  # type: dict  # ip -> pending timer
 
     def announce(self, ifname, ip):
         # type: (str, str) -> None
@@ -60,14 +65,23 @@ class ArpAnnouncer(object):
             log.warning("cannot send gratuitous ARP for %s on %s: %s", ip, ifname, exc)
             return
         self.sockets[ifname] = sock
+        self.cancel(ip)
 
         def burst(remaining):
+            self.bursts.pop(ip, None)
             sock.send(arp.announcement(sock.mac, ip))
             sock.send(arp.gratuitous_reply(sock.mac, ip))
             if remaining > 1:
-                self.loop.call_later(self.interval, lambda: burst(remaining - 1))
+                self.bursts[ip] = self.loop.call_later(self.interval, lambda: burst(remaining - 1))
 
         burst(self.count)
+
+    def cancel(self, ip):
+        # type: (str) -> None
+        """Stop announcing `ip` (we released it: a late announcement would claim it back)."""
+        timer = self.bursts.pop(ip, None)
+        if timer is not None:
+            timer.cancel()
 
     def close(self):
         for s in self.sockets.values():
@@ -131,7 +145,9 @@ class GroupRunner(object):
                 failed(str(exc))
                 return
             log.info("%s %s on %s", "kept" if present else "added", spec.ip, ifname)
-            if self.announcer is not None and not present:
+            if self.announcer is not None:
+                # also when it was already there: neighbours may still map it to the
+                # peer's MAC (the address outlived a crash or a partition here)
                 self.announcer.announce(ifname, spec.ip)
             ok(already_running=present)
             return
@@ -167,7 +183,9 @@ class GroupRunner(object):
             else:
                 self._finish(done, GroupResult(False, "stop", self.key, failure[0], failure[1],
                                                self.clock() - t0))
-        self._stop_list(list(reversed(self.agents)), finished)
+        order = list(reversed(self.agents))
+        order = [a for a in order if a.kind == agents.KIND_IP] + [a for a in order if a.kind != agents.KIND_IP]
+        self._stop_list(order, finished)
 
     def _stop_list(self, todo, finished):
         # type: (List[agents.Agent], Callable[[Any], Any]) -> None
@@ -191,7 +209,10 @@ class GroupRunner(object):
     def _stop_one(self, agent, then, retries_left):
         if agent.kind == agents.KIND_IP:
             try:
-                removed = ipaddr.remove(ipaddr.IpSpec.parse(agent.ip_spec()))
+                spec = ipaddr.IpSpec.parse(agent.ip_spec())
+                if self.announcer is not None:
+                    self.announcer.cancel(spec.ip)
+                removed = ipaddr.remove(spec)
                 if removed:
                     log.info("removed %s", agent.ip_spec())
                 then()

@@ -18,9 +18,12 @@ from pyha.resources import arp
 
 log = logging.getLogger("pyha")
 
+# Three probes within ~80 ms: a LAN round trip is sub-millisecond and the holder's kernel
+# answers from softirq, so this is generous, and short enough that a probe started at
+# warntime ends before deadtime even with the fast profile (150 ms / 200 ms).
 PROBE_COUNT = 3
-PROBE_INTERVAL = 0.05   # seconds between probes
-PROBE_WAIT = 0.15       # listening after the last probe; LAN round trips are sub-ms
+PROBE_INTERVAL = 0.02   # seconds between probes
+PROBE_WAIT = 0.04       # listening after the last probe
 
 
 class _IfaceWatch(object):

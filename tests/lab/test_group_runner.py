@@ -91,7 +91,7 @@ def test_start_in_order_stop_in_reverse(netns, rd):
     log.write_text("")
     res = drive(a, d, "stop", "192.0.2.160/24/eth0", "svc::one", "svc::two")
     assert res["ok"], res
-    assert calls(log) == ["two stop", "one stop"]
+    assert calls(log) == ["two stop", "one stop"]  # services in reverse, after the VIP
     assert "192.0.2.160" not in addrs(a)
 
 

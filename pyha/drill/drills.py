@@ -1,0 +1,406 @@
+"""The tutorial's failover drills, run against the lab and measured.
+
+Each drill: start the client probe (a request to the VIP every 100 ms from the client
+namespace) and the holder sampler (who holds the VIP, every 50 ms), wait for a steady
+state with the preferred node serving, inject the fault, wait for the expected outcome,
+restore, wait for failback, then compute the numbers: detection time, client-visible
+outage, who served before and after, duplicate-VIP time, answers alternating between
+nodes, failback outage, and PASS/FAIL against what the drill expects.
+
+Drills know nothing about pyha internals: they act like an operator (signals, `ip link`,
+power) and observe like a client.  The same code runs in `pyha drill`, in the README's
+demo and in CI.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional
+
+from pyha.drill import report
+from pyha.drill.sampler import HolderSampler
+from pyha.lab import scenario
+
+SAMPLE_INTERVAL = 0.05
+PROBE_INTERVAL = 0.1
+PROBE_TIMEOUT = 0.5
+
+
+class DrillError(Exception):
+    pass
+
+
+class Observation(object):
+    """Probe records and holder samples collected in the background during a drill."""
+
+    def __init__(self, lab, vip=scenario.VIP, probe_interval=PROBE_INTERVAL):
+        self.lab = lab
+        self.records = []  # type: List[Dict[str, Any]]
+        self.samples = []  # type: List[Any]
+        self._stop = threading.Event()
+        paths = {n: "/run/netns/" + lab.node(n).netns for n in scenario.NODES}
+        self.sampler = HolderSampler(paths, vip)
+        client = lab.node("client")
+        env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PATH": os.environ.get("PATH", "")}
+        self.probe = subprocess.Popen(
+            ["ip", "netns", "exec", client.netns, sys.executable, "-m", "pyha.drill.probe",
+             "--url", "http://%s/" % vip, "--interval", str(probe_interval), "--timeout", str(PROBE_TIMEOUT)],
+            stdout=subprocess.PIPE, universal_newlines=True, env=env)
+        self._threads = [threading.Thread(target=self._read_probe), threading.Thread(target=self._sample)]
+        for t in self._threads:
+            t.daemon = True
+            t.start()
+
+    def _read_probe(self):
+        for line in self.probe.stdout:
+            try:
+                self.records.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), self.sampler.holders()))
+            self._stop.wait(SAMPLE_INTERVAL)
+
+    def holders(self):
+        return self.samples[-1][1] if self.samples else []
+
+    def serving_now(self, window=0.6):
+        now = time.monotonic()
+        recent = [r for r in self.records if r["sent"] >= now - window - PROBE_TIMEOUT and r["ok"]]
+        return recent[-1]["body"] if recent else None
+
+    def close(self):
+        self._stop.set()
+        self.probe.send_signal(signal.SIGINT)
+        try:
+            self.probe.wait(5)
+        except subprocess.TimeoutExpired:
+            self.probe.kill()
+        for t in self._threads:
+            t.join(5)
+        self.sampler.close()
+
+
+class Result(object):
+    def __init__(self, name, expect):
+        self.name = name
+        self.expect = expect
+        self.values = OrderedDict()  # type: Dict[str, Any]
+        self.checks = []  # type: List[Any]
+        self.notes = []  # type: List[str]
+
+    def check(self, what, ok, detail=""):
+        self.checks.append((what, bool(ok), detail))
+
+    @property
+    def passed(self):
+        return all(ok for _, ok, _ in self.checks)
+
+    def to_dict(self):
+        return {"drill": self.name, "expect": self.expect, "passed": self.passed, "values": self.values,
+                "checks": [{"check": w, "ok": ok, "detail": d} for w, ok, d in self.checks], "notes": self.notes}
+
+
+def wait_for(cond, limit, step=0.05):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    return cond()
+
+
+class Cluster(object):
+    """Operator actions on the lab's two nodes, whichever daemon each runs."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        meta = scenario.load_meta(lab)
+        self.kinds = {"HA1": meta.get("peer_daemon", "pyha"), "HA2": "pyha"}
+        self.profile = meta.get("profile", "tutorial")
+
+    def node(self, name):
+        return self.lab.node(name)
+
+    def daemon_pid(self, name):
+        path = "/run/heartbeat.pid" if self.kinds[name] == "heartbeat" else "/run/pyha/pyha.pid"
+        r = self.node(name).exec(["cat", path], timeout=10)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    def stop_daemon(self, name, timeout=60):
+        if self.kinds[name] == "heartbeat":
+            self.node(name).exec(["/etc/init.d/heartbeat", "stop"], timeout=timeout)
+            return
+        pid = self.daemon_pid(name)
+        if pid:
+            self.node(name).exec(["kill", "-TERM", pid], timeout=10)
+            wait_for(lambda: self.node(name).exec(["kill", "-0", pid], timeout=10).returncode != 0, timeout)
+
+    def kill_daemon(self, name):
+        pid = self.daemon_pid(name)
+        if self.kinds[name] == "heartbeat":
+            # the tutorial's `killall -9 heartbeat`, confined to this node's PID namespace
+            self.node(name).exec(["pkill", "-9", "-x", "heartbeat"], timeout=10)
+        elif pid:
+            self.node(name).exec(["kill", "-KILL", pid], timeout=10)
+
+    def start_daemon(self, name):
+        if self.kinds[name] == "pyha":
+            self.node(name).exec(["rm", "-f", "/run/pyha/pyha.pid"], timeout=10)
+        scenario.start_daemon(self.node(name), self.kinds[name])
+
+    def daemon_running(self, name):
+        pid = self.daemon_pid(name)
+        return bool(pid) and self.node(name).exec(["kill", "-0", pid], timeout=10).returncode == 0
+
+    def status(self, name):
+        """The pyha daemon's status, over its control socket (None for heartbeat/down)."""
+        if self.kinds[name] != "pyha":
+            return None
+        from pyha.daemon.control import ControlError, request
+        try:
+            return request(self.node(name).host_path("/run/pyha/pyha.sock"), {"cmd": "status"},
+                           timeout=5).get("status")
+        except (ControlError, OSError):
+            return None
+
+    def settled(self, observer, peer):
+        """True once `observer` sees `peer` advertising its plain deadtime."""
+        st = self.status(observer)
+        if st is None:
+            return True
+        n = st.get("nodes", {}).get(peer, {})
+        return n.get("advertised_dt_ms") is not None and n.get("advertised_dt_ms") == n.get("dead_time_ms") \
+            and n.get("dead_time_ms") == int(self.timings()[1] * 1000)
+
+    def timings(self):
+        """(keepalive, deadtime, initdead) in seconds from HA1's ha.cf."""
+        from pyha.config.hacf import HaCf
+        cf = HaCf.load(self.node("HA2").host_path("/etc/ha.d/ha.cf"))
+        return cf.keepalive_ms / 1000.0, cf.deadtime_ms / 1000.0, cf.initdead_ms / 1000.0
+
+
+def _steady(cluster, obs, holder="HA1", limit=None):
+    _, dead, initdead = cluster.timings()
+    limit = limit or max(initdead, dead) + 15
+    ok = wait_for(lambda: obs.holders() == [holder] and obs.serving_now() == holder, limit)
+    if not ok:
+        raise DrillError("no steady state: holders %s, serving %s (expected %s)"
+                         % (obs.holders(), obs.serving_now(), holder))
+    # A daemon advertises dt = deadtime + 2 s during its first 5 s (heartbeat does, and
+    # its peer honours it); a hard-failure drill started then would measure that.
+    wait_for(lambda: cluster.settled("HA2", "ha1") and cluster.settled("HA1", "ha2"), 8)
+
+
+def _measure(res, obs, t_fault, new_holder, t_restore=None):
+    after = [r for r in obs.records if r["sent"] >= t_fault - 1.0]
+    res.values["serving_before"] = report.serving(obs.records, before=t_fault)
+    t_switch = report.first_time(obs.samples, lambda h: h == [new_holder], since=t_fault)
+    res.values["detection_s"] = None if t_switch is None else round(t_switch - t_fault, 3)
+    res.values["outage_s"] = round(report.longest_outage(after, since=t_fault - 1.0, until=t_restore), 3)
+    res.values["serving_after"] = report.serving(obs.records, after=t_fault, before=t_restore)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t_fault - 1],
+                                                                SAMPLE_INTERVAL), 3)
+    res.values["answers_alternating"] = report.alternations(after)
+    return t_switch
+
+
+def _common_checks(res, deadline_s, new_holder):
+    res.check("clients served by %s after the fault" % new_holder, res.values["serving_after"] == new_holder,
+              "served by %s" % res.values["serving_after"])
+    res.check("no duplicate VIP during the takeover", res.values["duplicate_vip_s"] == 0,
+              "%.2f s" % res.values["duplicate_vip_s"])
+    res.check("no answers alternating between nodes", res.values["answers_alternating"] == 0)
+    if deadline_s is not None:
+        res.check("outage within %.1f s" % deadline_s, res.values["outage_s"] <= deadline_s,
+                  "%.2f s" % res.values["outage_s"])
+
+
+def _failback(res, cluster, obs, t_restore):
+    _, dead, initdead = cluster.timings()
+    back = wait_for(lambda: obs.holders() == ["HA1"] and obs.serving_now() == "HA1", initdead + dead + 20)
+    res.values["failback"] = bool(back)
+    res.values["failback_outage_s"] = round(report.longest_outage(obs.records, since=t_restore), 3)
+    res.check("failback to HA1 (auto_failback on)", back)
+    res.values["failback_duplicate_vip_s"] = round(report.duplicate_time(
+        [s for s in obs.samples if s[0] >= t_restore - 0.2], SAMPLE_INTERVAL), 3)
+
+
+# --- the drills ------------------------------------------------------------------------
+
+def drill_failover(cluster, obs, res):
+    """`pyha standby` on the holder, then `pyha takeover`: the safe production drill."""
+    t0 = time.monotonic()
+    if cluster.kinds["HA1"] == "heartbeat":
+        cluster.node("HA1").exec(["/usr/share/heartbeat/hb_standby", "all"], timeout=30)
+    else:
+        scenario.run_pyha(cluster.node("HA1"), "standby")
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", 30)
+    time.sleep(1.0)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, 2.0, "HA2")
+    t1 = time.monotonic()
+    if cluster.kinds["HA1"] == "heartbeat":
+        cluster.node("HA1").exec(["/usr/share/heartbeat/hb_takeover", "all"], timeout=30)
+    else:
+        scenario.run_pyha(cluster.node("HA1"), "takeover")
+    back = wait_for(lambda: obs.holders() == ["HA1"] and obs.serving_now() == "HA1", 30)
+    time.sleep(0.5)
+    res.values["failback"] = bool(back)
+    res.values["failback_outage_s"] = round(report.longest_outage(obs.records, since=t1 - 0.5), 3)
+    res.check("takeover brings the group back to HA1", back)
+
+
+def drill_restart(cluster, obs, res):
+    """Graceful restart of the holder's daemon (the tutorial's drill 1)."""
+    t0 = time.monotonic()
+    cluster.stop_daemon("HA1")
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", 30)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, 2.0, "HA2")
+    t1 = time.monotonic()
+    cluster.start_daemon("HA1")
+    _failback(res, cluster, obs, t1)
+
+
+def drill_halt(cluster, obs, res):
+    """The holder loses power: every process killed, links down (drill 3)."""
+    _, dead, _ = cluster.timings()
+    t0 = time.monotonic()
+    cluster.node("HA1").power_off()
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", dead + 15)
+    time.sleep(0.5)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, dead + 2.0, "HA2")
+    t1 = time.monotonic()
+    cluster.node("HA1").power_on()
+    scenario.setup_web(cluster.node("HA1"))
+    scenario.start_nginx(cluster.node("HA1"))
+    cluster.start_daemon("HA1")
+    _failback(res, cluster, obs, t1)
+
+
+def drill_kill(cluster, obs, res):
+    """SIGKILL of the holder's daemon (drill 5): takeover, and never a duplicate VIP."""
+    _, dead, _ = cluster.timings()
+    t0 = time.monotonic()
+    cluster.kill_daemon("HA1")
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", dead + 15)
+    time.sleep(0.5)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, dead + 2.0, "HA2")
+    t1 = time.monotonic()
+    if cluster.kinds["HA1"] == "heartbeat":
+        # genuine heartbeat leaves its VIP behind after SIGKILL: clean up like an operator
+        cluster.node("HA1").exec(["sh", "-c", "ip addr del %s/24 dev eth0 2>/dev/null; rm -f /run/heartbeat.pid"
+                                  % scenario.VIP], timeout=10)
+    cluster.start_daemon("HA1")
+    _failback(res, cluster, obs, t1)
+
+
+def drill_link_down(cluster, obs, res):
+    """Only the heartbeat link (eth1) dies: no takeover is the expected result."""
+    _, dead, _ = cluster.timings()
+    t0 = time.monotonic()
+    cluster.node("HA1").link_down("eth1")
+    time.sleep(dead * 2 + 2)
+    res.values["serving_before"] = report.serving(obs.records, before=t0)
+    res.values["serving_after"] = obs.serving_now()
+    res.values["outage_s"] = round(report.longest_outage(obs.records, since=t0), 3)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t0],
+                                                                SAMPLE_INTERVAL), 3)
+    res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+    res.check("no takeover: HA1 still serves", res.values["serving_after"] == "HA1" and obs.holders() == ["HA1"])
+    res.check("no outage", res.values["outage_s"] == 0, "%.2f s" % res.values["outage_s"])
+    res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
+    cluster.node("HA1").link_up("eth1")
+    time.sleep(dead + 1)
+
+
+def drill_nic_down(cluster, obs, res):
+    """The holder's public NIC (eth0) goes down (drill 2)."""
+    _, dead, _ = cluster.timings()
+    t0 = time.monotonic()
+    cluster.node("HA1").link_down("eth0")
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", dead + 20)
+    time.sleep(0.5)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, None, "HA2")
+    t1 = time.monotonic()
+    cluster.node("HA1").link_up("eth0")
+    _failback(res, cluster, obs, t1)
+
+
+def drill_link_then_nic(cluster, obs, res):
+    """Drill 4: eth1 down (no takeover), then eth0 down too (takeover)."""
+    _, dead, _ = cluster.timings()
+    cluster.node("HA1").link_down("eth1")
+    time.sleep(dead * 2 + 1)
+    res.check("no takeover while only eth1 is down", obs.holders() == ["HA1"], "holders %s" % obs.holders())
+    t0 = time.monotonic()
+    cluster.node("HA1").link_down("eth0")
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", dead + 20)
+    time.sleep(0.5)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, dead + 2.0, "HA2")
+    t1 = time.monotonic()
+    cluster.node("HA1").link_up("eth0")
+    cluster.node("HA1").link_up("eth1")
+    _failback(res, cluster, obs, t1)
+
+
+DRILLS = OrderedDict([
+    ("failover", (drill_failover, "standby moves the group to HA2, takeover brings it back")),
+    ("restart", (drill_restart, "graceful restart: switch-over within 2 s, failback")),
+    ("halt", (drill_halt, "holder powered off: takeover within deadtime + 2 s, failback")),
+    ("kill", (drill_kill, "daemon SIGKILLed: takeover, no duplicate VIP, failback")),
+    ("link-down", (drill_link_down, "heartbeat link cut: no takeover")),
+    ("nic-down", (drill_nic_down, "public NIC down: takeover, failback")),
+    ("link-then-nic", (drill_link_then_nic, "eth1 then eth0 down: no takeover, then takeover")),
+])
+
+
+def run(lab, name, progress=None):
+    # type: (Any, str, Optional[Callable[[str], Any]]) -> Result
+    if name not in DRILLS:
+        raise DrillError("unknown drill %r (known: %s)" % (name, ", ".join(DRILLS)))
+    func, expect = DRILLS[name]
+    say = progress or (lambda text: None)
+    cluster = Cluster(lab)
+    res = Result(name, expect)
+    obs = Observation(lab)
+    try:
+        say("%s: waiting for HA1 to serve the VIP" % name)
+        _steady(cluster, obs)
+        say("%s: %s" % (name, expect))
+        func(cluster, obs, res)
+        res.values["probes"] = len(obs.records)
+    except DrillError as exc:
+        res.check("drill ran", False, str(exc))
+    finally:
+        obs.close()
+    return res
+
+
+def format_result(res):
+    # type: (Result) -> str
+    lines = ["drill %-14s %s" % (res.name, "PASS" if res.passed else "FAIL"), "  expected: " + res.expect]
+    labels = [("serving_before", "serving before"), ("serving_after", "serving after"),
+              ("detection_s", "detection (s)"), ("outage_s", "client outage (s)"),
+              ("duplicate_vip_s", "duplicate VIP (s)"), ("answers_alternating", "split-brain answers"),
+              ("failback", "failback"), ("failback_outage_s", "failback outage (s)"),
+              ("failback_duplicate_vip_s", "failback dup. VIP (s)"), ("probes", "probes")]
+    for key, label in labels:
+        if key in res.values:
+            lines.append("  %-22s %s" % (label, res.values[key]))
+    for what, ok, detail in res.checks:
+        lines.append("  [%s] %s%s" % ("ok" if ok else "FAIL", what, " (%s)" % detail if detail else ""))
+    return "\n".join(lines)
