@@ -1,0 +1,147 @@
+"""`pyha lab ...` (the reference scenario in namespaces) and `pyha drill NAME` (measured drills)."""
+
+import json
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from pyha.cli.output import fail, print_json
+
+lab_app = typer.Typer(help="The two-node reference scenario in network namespaces on this machine.",
+                      no_args_is_help=True)
+
+
+def register(app):
+    # type: (typer.Typer) -> None
+    app.add_typer(lab_app, name="lab")
+    app.command("drill")(drill)
+
+
+def _root():
+    if os.geteuid() != 0:
+        fail("the lab needs root (network namespaces)", "run it with sudo", code=1)
+
+
+@lab_app.command("up")
+def up(
+    profile: str = typer.Option("tutorial", "--profile", help="tutorial (keepalive 2 s, deadtime 30 s) or fast."),
+    peer_daemon: str = typer.Option("pyha", "--peer-daemon", help="HA1 runs pyha or genuine heartbeat."),
+    prefix: str = typer.Option("pyhalab", "--prefix", help="Namespace name prefix."),
+):
+    """Build HA1, HA2, a gateway and a client; nginx on both nodes; `pyha init`; start the daemons."""
+    from pyha.lab import LabError, scenario
+    _root()
+    if profile not in ("tutorial", "fast"):
+        fail("--profile must be tutorial or fast", code=2)
+    if peer_daemon not in ("pyha", "heartbeat"):
+        fail("--peer-daemon must be pyha or heartbeat", code=2)
+    try:
+        scenario.up(prefix=prefix, profile=profile, peer_daemon=peer_daemon,
+                    progress=lambda text: typer.echo("lab: " + text))
+    except LabError as exc:
+        fail(str(exc))
+    typer.echo("lab is up: VIP http://%s/ from the client (pyha lab exec client -- curl -s http://%s/)"
+               % (scenario.VIP, scenario.VIP))
+
+
+@lab_app.command("down")
+def down(prefix: str = typer.Option("pyhalab", "--prefix")):
+    """Remove everything the lab made; safe to run twice or after a crash."""
+    from pyha.lab import scenario
+    _root()
+    existed = scenario.down(prefix)
+    typer.echo("lab removed" if existed else "no lab was up (cleaned leftovers, if any)")
+
+
+@lab_app.command("status")
+def status(prefix: str = typer.Option("pyhalab", "--prefix"), json_out: bool = typer.Option(False, "--json")):
+    """Nodes, daemons, who holds the VIP, what the client gets."""
+    from pyha.drill.drills import Cluster
+    from pyha.lab import LabError, scenario
+    _root()
+    try:
+        lab = scenario.load(prefix)
+    except LabError as exc:
+        fail(str(exc), code=3)
+        return
+    cluster = Cluster(lab)
+    out = {"profile": cluster.profile, "nodes": {}, "vip_holders": scenario.vip_holders(lab),
+           "client_gets": scenario.curl_vip(lab)}
+    for name in scenario.NODES:
+        node = lab.node(name)
+        running = node.is_running()
+        out["nodes"][name] = {"powered": running, "daemon": cluster.kinds[name],
+                              "daemon_running": running and cluster.daemon_running(name)}
+    if json_out:
+        print_json(out)
+        return
+    typer.echo("lab %s (profile %s)" % (prefix, cluster.profile))
+    for name, n in out["nodes"].items():
+        typer.echo("  %-4s %-8s %s %s" % (name, "on" if n["powered"] else "off", n["daemon"],
+                                          "running" if n["daemon_running"] else "stopped"))
+    typer.echo("  VIP %s held by %s; client gets %r" % (scenario.VIP, ", ".join(out["vip_holders"]) or "nobody",
+                                                      out["client_gets"]))
+
+
+@lab_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(ctx: typer.Context, member: str = typer.Argument(..., help="HA1, HA2, gw or client."),
+          prefix: str = typer.Option("pyhalab", "--prefix")):
+    """Run a command inside a lab member: pyha lab exec HA1 -- ip addr."""
+    from pyha.lab import LabError, scenario
+    _root()
+    argv = list(ctx.args)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        fail("give a command after --", code=2)
+    try:
+        lab = scenario.load(prefix)
+        r = lab.node(member).exec(argv, timeout=3600)
+    except (LabError, KeyError) as exc:
+        fail(str(exc))
+        return
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    raise typer.Exit(r.returncode)
+
+
+def drill(
+    names: List[str] = typer.Argument(None, help="Drills to run (default: all). Known: failover, restart, "
+                                                 "halt, kill, link-down, nic-down, link-then-nic."),
+    prefix: str = typer.Option("pyhalab", "--prefix"),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Run failover drills against the lab and report measured numbers (PASS/FAIL)."""
+    from pyha.drill import drills
+    from pyha.lab import LabError, scenario
+    _root()
+    names = list(names or drills.DRILLS)
+    for n in names:
+        if n not in drills.DRILLS:
+            fail("unknown drill %r (known: %s)" % (n, ", ".join(drills.DRILLS)), code=2)
+    try:
+        lab = scenario.load(prefix)
+    except LabError as exc:
+        fail(str(exc), "start the lab first: pyha lab up --profile fast", code=1)
+        return
+    results = []
+    for n in names:
+        res = drills.run(lab, n, progress=None if json_out else (lambda t: typer.echo("... " + t)))
+        results.append(res)
+        if not json_out:
+            typer.echo(drills.format_result(res))
+    if json_out:
+        print_json([r.to_dict() for r in results])
+    else:
+        typer.echo("\n%-16s %-6s %10s %10s %10s %10s" % ("drill", "result", "detect s", "outage s", "dup VIP s",
+                                                         "failback s"))
+        for r in results:
+            v = r.values
+            typer.echo("%-16s %-6s %10s %10s %10s %10s" % (r.name, "PASS" if r.passed else "FAIL",
+                                                            v.get("detection_s", "-"), v.get("outage_s", "-"),
+                                                            v.get("duplicate_vip_s", "-"),
+                                                            v.get("failback_outage_s", "-")))
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)
