@@ -30,7 +30,7 @@ from pyha.cluster.manager_events import (
     VipFree,
 )
 from pyha.cluster.membership import Membership, MembershipConfig
-from tests.unit.simnet import SimNet
+from simnet import SimNet
 
 INF = float("inf")
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyha.cluster.manager_events import Shutdown, Standby, Takeover
-from tests.unit.clustersim import Cluster
+from clustersim import Cluster
 
 KA = 1.0
 DEADTIME = 6.0

@@ -5,7 +5,7 @@ Mixed-cluster tests script the genuine node's resource messages exactly as captu
 import pytest
 
 from pyha.cluster.manager_events import Acquire, CommandResult, Release, Shutdown, Standby, Takeover
-from tests.unit.clustersim import Cluster
+from clustersim import Cluster
 
 VIP = "192.0.2.100/24/eth0"
 VIP2 = "192.0.2.101/24/eth0"
