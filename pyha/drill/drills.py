@@ -293,6 +293,28 @@ def drill_kill(cluster, obs, res):
     _, dead, _ = cluster.timings()
     t0 = time.monotonic()
     cluster.kill_daemon("HA1")
+    if cluster.kinds["HA1"] == "heartbeat":
+        # Genuine heartbeat leaves the VIP and nginx running after SIGKILL.  pyha on HA2
+        # declares it dead, probes the VIP, hears HA1 answer, and must not take it.
+        time.sleep(dead + 2.0)
+        res.values["serving_before"] = report.serving(obs.records, before=t0)
+        res.values["serving_after"] = obs.serving_now()
+        res.values["outage_s"] = round(report.longest_outage(obs.records, since=t0), 3)
+        res.values["duplicate_vip_s"] = round(report.duplicate_time([x for x in obs.samples if x[0] >= t0],
+                                                                    SAMPLE_INTERVAL), 3)
+        res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+        res.notes.append("genuine heartbeat keeps its VIP after SIGKILL; pyha must not duplicate it")
+        res.check("pyha does not take a VIP that still answers", obs.holders() == ["HA1"],
+                  "holders %s" % obs.holders())
+        res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
+        res.check("no answers alternating between nodes", res.values["answers_alternating"] == 0)
+        cluster.node("HA1").exec(["sh", "-c", "ip addr del %s/24 dev eth0 2>/dev/null; rm -f /run/heartbeat.pid"
+                                  % scenario.VIP], timeout=10)
+        wait_for(lambda: obs.holders() == ["HA2"], dead + 10)  # the VIP is free now: HA2 takes it
+        t1 = time.monotonic()
+        cluster.start_daemon("HA1")
+        _failback(res, cluster, obs, t1)
+        return
     wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", dead + 15)
     time.sleep(0.5)
     _measure(res, obs, t0, "HA2", None)
