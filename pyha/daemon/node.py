@@ -246,6 +246,7 @@ class Daemon(object):
         self.control = ControlServer(self.loop, self.settings.control_path, self._on_control)
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(sig, lambda s: self.request_stop("signal %d" % s))
+        self.loop.add_signal_handler(signal.SIGHUP, lambda s: self.reload())
         log.info("pyha %s starting on node %s, generation %d", __version__, self.name, gen)
 
     def close_media(self):
@@ -449,6 +450,38 @@ class Daemon(object):
             snap["daemon"]["watchdog"] = {"device": self.watchdog.path, "timeout_s": self.watchdog.timeout,
                                           "feeds": self.watchdog.feeds}
         return snap
+
+    # -- reload (SIGHUP: service pyha reload, systemctl reload) ------------------------
+    def reload(self):
+        # type: () -> None
+        """Re-read /etc/ha.d.  New keys take effect at once (heartbeat rereads authkeys on
+        SIGHUP too); other changes are reported, not applied: changing timings, media,
+        nodes or groups under a running node is what a restart (and a hand-over) is for.
+        A file with errors changes nothing."""
+        report = check_config(self.settings.ha_dir)
+        errors = [d for d in report.diagnostics if d.severity == dg.ERROR]
+        if errors:
+            for d in errors:
+                log.error("%s", d.format())
+            log.error("reload: configuration has errors; keeping the running one")
+            return
+        mapping = {}
+        for idx, key in report.authkeys.keys.items():
+            mapping[idx] = (key.method, key.key) if key.key is not None else key.method
+        keyring = wire.Keyring.from_mapping(report.authkeys.active_index, mapping)
+        changed = []
+        if report.authkeys.render() != self.authkeys.render():
+            self.keyring, self.authkeys = keyring, report.authkeys
+            log.info("reload: authkeys reread (active key %d)", report.authkeys.active_index)
+        if report.hacf.render() != self.cf.render():
+            changed.append("ha.cf")
+        if report.haresources.render() != self.haresources.render():
+            changed.append("haresources")
+        if changed:
+            log.warning("reload: %s changed; restart pyha to apply it (the peer takes the resources meanwhile)",
+                        " and ".join(changed))
+        elif report.authkeys is not self.authkeys:
+            log.info("reload: configuration unchanged")
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):
