@@ -285,6 +285,8 @@ class Daemon(object):
         self._dispatch(self.membership.tick(now), now)
         if hasattr(self.manager, "tick"):
             self._dispatch(self.manager.tick(now), now)
+        if self.resources is not None:
+            self.resources.poll_links()
         self._arm_tick()
 
     def _drop(self, code, detail, medium=""):
@@ -365,6 +367,9 @@ class Daemon(object):
                 pass
             elif isinstance(action, (ev.Deliver,) + ev.NOTIFICATIONS):
                 self._dispatch(self.manager.handle(action, now), now)
+                if isinstance(action, ev.PartitionHealed) and self.resources is not None:
+                    # whatever we still hold after the heal, neighbours must map to us
+                    self.loop.call_later(0.5, lambda: self.resources.announce_held("partition healed"))
 
     def _on_resource_event(self, event):
         now = self.clock()

@@ -49,6 +49,8 @@ class ResourceShell(object):
         self.maybe_held = OrderedDict()  # type: Dict[str, bool]
         self.problems = []  # type: List[str]
         self.verifying = set()  # type: set
+        self.carrier = {}  # type: Dict[str, bool]
+        self.releasing = set()  # type: set
         for group in haresources.groups:
             tokens = [r.token for r in group.resources]
             try:
@@ -108,6 +110,7 @@ class ResourceShell(object):
             return None
 
     def _acquire(self, key):
+        self.releasing.discard(key)
         runner = self.groups.get(key)
         if runner is None:
             self.loop.call_later(0, lambda: self.emit(me.GroupAcquireFailed(key, "unknown or unresolvable group")))
@@ -134,6 +137,40 @@ class ResourceShell(object):
         except RuntimeError as exc:
             self.emit(me.GroupAcquireFailed(key, str(exc)))
 
+    def poll_links(self):
+        # type: () -> None
+        """Called every tick: when a VIP's interface gets its carrier back while we hold
+        the VIP, announce it.  Neighbours (and the switch) may have learnt the peer's MAC
+        while our link was down, and after a partition heal nobody else will tell them."""
+        for key in list(self.maybe_held):
+            if key in self.releasing:
+                continue
+            for spec in self.ips.get(key, []):
+                ifname = spec.ifname or self._ifname(spec)
+                if not ifname:
+                    continue
+                up = has_carrier(ifname)
+                was = self.carrier.get(ifname)
+                self.carrier[ifname] = up
+                if up and was is False:
+                    log.info("%s has its carrier back; announcing %s", ifname, spec.ip)
+                    self.announcer.announce(ifname, spec.ip)
+                elif not up and was:
+                    log.warning("%s lost its carrier while holding %s", ifname, spec.ip)
+
+    def announce_held(self, why):
+        # type: (str) -> None
+        """Gratuitous ARP for every VIP we hold (after a partition heal: we kept them).
+        Never for a group being released, nor for an address no longer configured."""
+        for key in self.maybe_held:
+            if key in self.releasing:
+                continue
+            for spec in self.ips.get(key, []):
+                ifname = spec.ifname or self._ifname(spec)
+                if ifname and has_carrier(ifname) and ipaddr.is_present(spec):
+                    log.info("announcing %s (%s)", spec.ip, why)
+                    self.announcer.announce(ifname, spec.ip)
+
     def _suspect(self, key, ifname, ip, mac):
         """Another MAC announced our VIP.  An announcement may be stale (a burst still in
         flight from the previous holder), so ask: only a station that answers a probe for
@@ -158,8 +195,10 @@ class ResourceShell(object):
             return
         for spec in self.ips.get(key, []):
             self.witness.unwatch(spec.ip)
+        self.releasing.add(key)
 
         def done(result):
+            self.releasing.discard(key)
             if result.ok:
                 log.info("group %s released in %.2f s", key, result.duration)
                 self.maybe_held.pop(key, None)
