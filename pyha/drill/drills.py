@@ -124,7 +124,7 @@ class Cluster(object):
     def __init__(self, lab):
         self.lab = lab
         meta = scenario.load_meta(lab)
-        self.kinds = {"HA1": meta.get("peer_daemon", "pyha"), "HA2": "pyha"}
+        self.kinds = meta.get("daemons") or {"HA1": meta.get("peer_daemon", "pyha"), "HA2": "pyha"}
         self.profile = meta.get("profile", "tutorial")
 
     def node(self, name):
@@ -293,7 +293,7 @@ def drill_kill(cluster, obs, res):
     _, dead, _ = cluster.timings()
     t0 = time.monotonic()
     cluster.kill_daemon("HA1")
-    if cluster.kinds["HA1"] == "heartbeat":
+    if cluster.kinds["HA1"] == "heartbeat" and cluster.kinds["HA2"] == "pyha":
         # Genuine heartbeat leaves the VIP and nginx running after SIGKILL.  pyha on HA2
         # declares it dead, probes the VIP, hears HA1 answer, and must not take it.
         time.sleep(dead + 2.0)
@@ -390,15 +390,15 @@ DRILLS = OrderedDict([
 ])
 
 
-def run(lab, name, progress=None):
-    # type: (Any, str, Optional[Callable[[str], Any]]) -> Result
+def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL):
+    # type: (Any, str, Optional[Callable[[str], Any]], float) -> Result
     if name not in DRILLS:
         raise DrillError("unknown drill %r (known: %s)" % (name, ", ".join(DRILLS)))
     func, expect = DRILLS[name]
     say = progress or (lambda text: None)
     cluster = Cluster(lab)
     res = Result(name, expect)
-    obs = Observation(lab)
+    obs = Observation(lab, probe_interval=probe_interval)
     try:
         say("%s: waiting for HA1 to serve the VIP" % name)
         _steady(cluster, obs)

@@ -126,8 +126,12 @@ def start_daemon(node, kind="pyha"):
         out.close()
 
 
-def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None):
-    # type: (str, Optional[str], str, str, object) -> Lab
+def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
+       daemon="pyha", hacf_edit=None):
+    # type: (str, Optional[str], str, str, object, str, object) -> Lab
+    """`peer_daemon` runs on HA1, `daemon` on HA2 (heartbeat on both = the reference to
+    measure against).  `hacf_edit(text) -> text` adjusts the generated ha.cf (benchmarks
+    use it for the timings of a comparison)."""
     say = progress or (lambda text: None)
     statedir = statedir or default_statedir(prefix)
     if os.path.exists(os.path.join(statedir, "lab.json")):
@@ -144,21 +148,28 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
         say("HA1: pyha init --peer %s --vip %s --service nginx --profile %s (over SSH to HA2)"
             % (PEER_ADDR["HA1"], VIP_SPEC, profile))
         configure(lab, profile)
-        kinds = {"HA1": peer_daemon, "HA2": "pyha"}
+        if hacf_edit is not None:
+            for name in NODES:
+                path = lab.node(name).host_path("/etc/ha.d/ha.cf")
+                with open(path) as f:
+                    text = hacf_edit(f.read())
+                with open(path, "w") as f:
+                    f.write(text)
+        kinds = {"HA1": peer_daemon, "HA2": daemon}
         for name in NODES:
             say("%s: starting %s" % (name, kinds[name]))
             start_daemon(lab.node(name), kinds[name])
-        _save_meta(lab, profile, peer_daemon)
+        _save_meta(lab, profile, kinds)
     except Exception:
         lab.down()
         raise
     return lab
 
 
-def _save_meta(lab, profile, peer_daemon):
+def _save_meta(lab, profile, kinds):
     import json
     with open(os.path.join(lab.statedir, "scenario.json"), "w") as f:
-        json.dump({"profile": profile, "peer_daemon": peer_daemon, "vip": VIP}, f)
+        json.dump({"profile": profile, "peer_daemon": kinds["HA1"], "daemons": kinds, "vip": VIP}, f)
 
 
 def load_meta(lab):
