@@ -27,7 +27,10 @@ LAB_TAG = "sysv"  # unique among tests/lab modules (the prefix names the namespa
 pytestmark = pytest.mark.lab
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(TOP, "packaging", "initscripts", "pyha")
+SOURCE_SCRIPT = os.path.join(TOP, "packaging", "initscripts", "pyha")
+# The script runs from the node's private /run: the checkout itself may be under /tmp,
+# which every lab node replaces with its own.
+SCRIPT = "/run/pyha-test/initscript"
 NGINX_DIR = os.path.join(TOP, "contrib", "nginx")
 PYHA_BIN = "/run/pyha-test/pyha"           # paths inside the node (its private /run)
 SYSCONFIG = "/run/pyha-test/sysconfig"
@@ -47,6 +50,8 @@ def node(lab):
         shutil.copy(os.path.join(TOP, "examples", "ha.d", name), n.host_path("/etc/ha.d/" + name))
     os.chmod(n.host_path("/etc/ha.d/authkeys"), 0o600)
     os.makedirs(n.host_path("/run/pyha-test"), exist_ok=True)
+    shutil.copy(SOURCE_SCRIPT, n.host_path(SCRIPT))
+    os.chmod(n.host_path(SCRIPT), 0o755)
     env = pyha_env()
     with open(n.host_path(PYHA_BIN), "w") as f:
         f.write("#!/bin/sh\nPYTHONPATH='%s'\nexport PYTHONPATH\nexec '%s' -m pyha \"$@\"\n"
