@@ -23,9 +23,16 @@ Protocol (spec 1.7, 5.2-5.8, Appendix A), in heartbeat's own message shapes:
   groups with `ip-request` (the owner releases them and answers `ip-request-resp
   weown=yes`), or, when the peer is not active, sends `ip-request-resp` to itself and
   takes them.  Standby and takeover are refused, like heartbeat.
-* pyha extension: `t=pyha-ping num_ping=N` tells the peer how many ping nodes we reach.
-  A genuine node ignores the unknown type; without the peer's count we never hand over
-  on ping grounds (no evidence the peer is better off).
+* pyha extensions (a genuine node accepts and ignores unknown types, spec 1.7):
+  `t=pyha-ping num_ping=N` says how many ping nodes we reach; without the peer's count
+  we never hand over on ping grounds (no evidence the peer is better off).
+  `t=pyha-groups running=<keys>` follows every `resource` report: rsc_hold is per
+  category ("local" = some or all of my groups), this says which groups really run, so a
+  pyha peer knows exactly what it would take over from us.
+* What we report is what may run here (acquiring, running, releasing, stuck), plus
+  categories without any group (heartbeat reports those too, A.3); a claim we could not
+  act on (address answered, start failed) is not reported, so that it never makes the
+  peer release its copy under the conflict rule.
 
 Start-up rule (why pyha does not always wait heartbeat's 10 s RQSTDELAY).  A node takes
 its own preferred ("local") groups as soon as it has either the peer's `starting` or a
@@ -41,17 +48,37 @@ standby exchange, where the giver releases before it says `done`); (3) a report 
 stable peer lists what it holds, and we take our groups only when they are not listed.
 A genuine peer gains too: it takes its own groups when our isstable=1 report arrives,
 which we send as soon as our acquisition is done.  Start-up acquisitions of groups with
-a service address are still checked with an ARP probe first.
+a service address are still checked with an ARP probe first.  Because the first
+messages of a new generation are not retransmitted if lost (membership starts tracking
+at the first one it hears), a running node reports to a restarted peer at once instead
+of waiting for its `starting`, and a starting node that heard nothing re-sends
+`starting` halfway through RQSTDELAY.
 
 The VIP as last witness.  Before taking a group from a dead or unknown holder, the shell
-probes its service address (`ProbeVip`); probing starts already when the peer passes
-warntime (`NodeWarn`), so a free address adds no delay at deadtime.  An answered address
-is not taken ("peer silent but VIP answered from MAC ..."), and is re-probed every
-`probe_interval`.  When nobody is known to hold a group (the peer was never heard, or it
-never reported), only the group's preferred node takes it at once; the other waits
-`claim_delay` and probes again, so two partitioned nodes starting together do not both
-take a free address.  Hand-overs the peer confirmed (standby `done`, `shutdone`,
+probes its service address (`ProbeVip`) once every `probe_interval`; probing starts
+already when the peer passes warntime (`NodeWarn`).  An answered address is not taken
+("peer silent but VIP answered from MAC ...") and probing goes on.  A free address is
+taken at once only by the group's preferred node; the other node takes it only after it
+has stayed free for `claim_delay` (any answer starts the count again), so that two nodes
+never take a free address at the same moment: the preferred node may be partitioned
+and starting, or rebooting after a crash and taking its group again.  Free answers since
+warntime count when the peer is known to have run the group (its address went free
+before its death was declared: the crash case, which then adds no delay at deadtime as
+long as deadtime - warntime >= claim_delay); when nobody is known to run it, only free
+answers since our claim count.  A group that failed to start on its preferred node and
+is retried there after the peer's death waits twice `claim_delay` (the peer may believe
+it ran here).  Hand-overs the peer confirmed (standby `done`, `shutdone`,
 `ip-request-resp weown=yes`) are not probed unless `probe_on_handover`.
+
+Messages may arrive out of order (a retransmission fills a gap after newer ones), as
+with heartbeat.  So: a report older than the last one is ignored, and so is a `starting`
+older than a report; a `done` older than a newer report of the giver is stale (it left
+the exchange, e.g. it thought us dead) and ends ours; a `done` makes the groups it gave
+no longer the giver's, whatever a report sent before it says; a standby request that
+finds either side "in flux" waits `standby_grace` for the isstable=1 that may still be
+on its way instead of being dropped at once.  After a partition heals we ask with
+`starting` (a stable genuine node simply answers it) and report twice, one keepalive
+apart, since the first messages after the heal are not retransmitted either.
 
 Conflicts (partition heal, both reports overlapping, `VipConflict`): the group's
 preferred node keeps it, the other releases it.  A start failure releases what was
@@ -87,7 +114,8 @@ from pyha.cluster.manager_events import (
 
 AUTO_FAILBACK_MODES = ("on", "off", "legacy")
 RSC_WORDS = ("none", "local", "foreign", "all")
-PING_MSG = "pyha-ping"          # our extension message type
+PING_MSG = "pyha-ping"          # our extension: how many ping nodes we reach
+GROUPS_MSG = "pyha-groups"      # our extension: which groups run here (rsc_hold is per category)
 INFO_STARTUP = "req_our_resources()"
 MAX_PING = 10000
 
@@ -150,6 +178,7 @@ PEER_LEFT = "left"
 PROBE_NONE = "none"        # hand-over confirmed by the peer: no probe
 PROBE_HOLDER = "holder"    # the dead peer held it: take it once the address is free
 PROBE_CLAIM = "claim"      # holder unknown: preferred node at once, the other after claim_delay
+PROBE_CLAIM_DELAYED = "claim-delayed"  # after 2 x claim_delay even on the preferred node
 
 # Things waited for before a protocol step (see _fire_waits).
 W_STARTUP = "startup"                   # initial acquisition -> report req_our_resources()
@@ -230,8 +259,8 @@ class ManagerConfig(object):
                  rqst_delay_ms=10000, standby_timeout_ms=10000,
                  standby_resource_timeout_ms=3600000, probe_interval_ms=None,
                  claim_delay_ms=None, ping_giveup_delay_ms=2000, release_retry_ms=30000,
-                 probe_on_handover=False, history=20):
-        # type: (str, str, Iterable[Any], str, int, int, Optional[int], Iterable[str], int, int, int, Optional[int], Optional[int], int, int, bool, int) -> None
+                 probe_on_handover=False, standby_grace_ms=3000, history=20):
+        # type: (str, str, Iterable[Any], str, int, int, Optional[int], Iterable[str], int, int, int, Optional[int], Optional[int], int, int, bool, int, int) -> None
         if not isinstance(local, str) or not local.strip():
             raise ValueError("local node name is empty")
         if not isinstance(peer, str) or not peer.strip():
@@ -270,6 +299,9 @@ class ManagerConfig(object):
         self.ping_giveup_delay_ms = _positive_ms(ping_giveup_delay_ms, "ping_giveup_delay_ms")
         self.release_retry_ms = _positive_ms(release_retry_ms, "release_retry_ms")
         self.probe_on_handover = bool(probe_on_handover)
+        # A standby request that finds either side in flux waits this long (not heartbeat's
+        # immediate refusal, which loses requests that overtook an isstable=1 report).
+        self.standby_grace_ms = _positive_ms(standby_grace_ms, "standby_grace_ms")
         self.history = max(1, int(history))
 
     @property
@@ -289,6 +321,7 @@ class ManagerConfig(object):
             "probe_interval_ms": self.probe_interval_ms, "claim_delay_ms": self.claim_delay_ms,
             "ping_giveup_delay_ms": self.ping_giveup_delay_ms,
             "release_retry_ms": self.release_retry_ms, "probe_on_handover": self.probe_on_handover,
+            "standby_grace_ms": self.standby_grace_ms,
         }
 
 
@@ -298,7 +331,7 @@ class _Probe(object):
     """What the VIP witness said about one group's address, and what we wait for."""
 
     __slots__ = ("waiting", "sent_at", "next_at", "free_at", "answered_at", "mac",
-                 "claim_until", "logged_mac")
+                 "free_since", "logged_mac", "wait_logged")
 
     def __init__(self):
         self.waiting = False
@@ -307,13 +340,14 @@ class _Probe(object):
         self.free_at = None      # type: Optional[float]
         self.answered_at = None  # type: Optional[float]
         self.mac = None          # type: Optional[str]
-        self.claim_until = None  # type: Optional[float]  # non-preferred claim: wait until
+        self.free_since = None   # type: Optional[float]  # first free answer of the current free run
+        self.wait_logged = False
         self.logged_mac = None   # type: Optional[str]
 
     def to_dict(self):
         return {"waiting": self.waiting, "sent_at": self.sent_at, "next_at": self.next_at,
                 "free_at": self.free_at, "answered_at": self.answered_at, "mac": self.mac,
-                "claim_until": self.claim_until}
+                "free_since": self.free_since}
 
 
 class _Group(object):
@@ -328,6 +362,7 @@ class _Group(object):
         self.reason = "not wanted here yet"   # the decision that set `want`
         self.note = "not started"             # the last state change, and why
         self.probe_mode = PROBE_CLAIM
+        self.claimed_at = None   # type: Optional[float]
         self.probe = _Probe()
         self.failed = None       # type: Optional[Dict[str, Any]]  # start failure here
         self.stop_error = None   # type: Optional[str]
@@ -365,6 +400,10 @@ class _Peer(object):
         self.leaving = False
         self.ping = None          # type: Optional[int]
         self.dead_reason = None   # type: Optional[str]
+        self.dead_at = None       # type: Optional[float]
+        self.gave = None          # type: Optional[Tuple[Set[str], Optional[int]]]  # last standby done: (cats, seq)
+        self.running = None       # type: Optional[Tuple[Set[str], Optional[int]]]  # pyha-groups: (keys, seq)
+        self.holds_at = None      # type: Optional[float]  # when `holds` was last reported
 
 
 class _Standby(object):
@@ -418,9 +457,11 @@ class Manager(object):
         self._last_report = None  # type: Optional[Tuple[str, bool]]
         self._overlap_logged = set()  # type: Set[str]
         self._overlap_reply = False   # a peer report arrived: answer an overlap once
+        self._me_pending = None  # type: Optional[Tuple[str, float, str]]  # (rsc_hold, until, why)
+        self._heal_resend_at = None  # type: Optional[float]
+        self._asked_again = False  # start-up: `starting` re-sent once
         self._history = deque(maxlen=config.history)  # type: deque
         self._last_decision = None  # type: Optional[Dict[str, Any]]
-        self._stopped_notice = False
 
     # --- small helpers -------------------------------------------------------------------
 
@@ -520,7 +561,7 @@ class Manager(object):
             return True
         if g.state == G_PROBING:
             p = g.probe
-            return not (p.answered_at is not None and not p.waiting and p.claim_until is None
+            return not (p.answered_at is not None and not p.waiting
                         and (p.free_at is None or p.free_at < p.answered_at))
         return False
 
@@ -536,13 +577,30 @@ class Manager(object):
         """What we say we hold.  Never omits a group that might still run here, except in
         heartbeat's own announcements of a release about to happen (standby, shutdown),
         which say isstable=0; a stuck group is never omitted."""
-        cats = set(self._cats)
+        # A claimed category counts only when it has no groups at all (heartbeat reports
+        # such categories too, Appendix A.3) or when one of its groups is being started
+        # or runs: a claim we could not act on (address answered, start failed) must not
+        # make the peer release its copy under the conflict rule.
+        cats = set(c for c in self._cats if not self._keys({c}))
         for g in self._groups.values():
             if g.state == G_STUCK:
                 cats.add(g.node)
             elif g.state in (G_ACQUIRING, G_HELD, G_RELEASING) and (g.want or not announce):
                 cats.add(g.node)
+            elif g.want and g.node in self._cats and g.state == G_PROBING and self._in_flight(g):
+                cats.add(g.node)
         return cats
+
+    def _running_keys(self, announce=False):
+        # type: (bool) -> List[str]
+        """The groups that may run here (the per-group version of _reported_cats)."""
+        out = []
+        for g in self._groups.values():
+            if g.state == G_STUCK or (g.state in (G_ACQUIRING, G_HELD, G_RELEASING) and (g.want or not announce)):
+                out.append(g.key)
+            elif g.want and g.node in self._cats and g.state == G_PROBING and self._in_flight(g):
+                out.append(g.key)
+        return out
 
     def _holding_word(self):
         # type: () -> str
@@ -608,7 +666,8 @@ class Manager(object):
             g.yield_pending = False
             if g.state in (G_IDLE, G_PROBING):
                 g.probe_mode = mode(g) if callable(mode) else mode
-                g.probe.claim_until = None
+                g.probe.wait_logged = False
+                g.claimed_at = self._now
         return added
 
     def _unclaim(self, cats, reason, groups=None):
@@ -639,6 +698,9 @@ class Manager(object):
             pairs.append(("info", info))
         self._send(pairs)
         self._last_report = (word, bool(stable))
+        # rsc_hold cannot say "one of my two groups": tell a pyha peer exactly (a genuine
+        # node ignores the unknown type, spec 1.7).
+        self._send([("t", GROUPS_MSG), ("running", " ".join(self._running_keys(announce)))])
 
     def _send_ping_count(self):
         if not self.config.ping_targets or not self.config.nice_failback:
@@ -774,9 +836,12 @@ class Manager(object):
         """The peer speaks again after being dead: stop chasing groups we never got."""
         self._prewarn_until = None
         peer = self._peer
-        peer.holds = None
-        peer.holds_word = None
-        peer.stable = False
+        if peer.holds_at is None or peer.dead_at is None or peer.holds_at <= peer.dead_at:
+            # What it said before it went silent may be stale; a report heard since (its
+            # messages can arrive before the status that makes membership call it back) is not.
+            peer.holds = None
+            peer.holds_word = None
+            peer.stable = False
         dropped = []
         for g in self._groups.values():
             if g.want and g.state in (G_IDLE, G_PROBING):
@@ -822,6 +887,8 @@ class Manager(object):
         was = peer.state
         peer.state = PEER_DEAD
         peer.dead_reason = ev.reason
+        peer.dead_at = now
+        self._me_pending = None
         peer.ping = None
         self._ping_worse_since = None
         graceful = ev.graceful or was == PEER_LEFT
@@ -844,6 +911,7 @@ class Manager(object):
         peer = self._peer
         peer.state = PEER_LEFT
         peer.holds = set()
+        self._me_pending = None
         peer.holds_word = "none"
         peer.stable = True
         peer.ping = None
@@ -860,18 +928,27 @@ class Manager(object):
         held = self._peer.holds
         if not self.config.nice_failback and self._peer.status == "active":
             held = {self.peer}  # legacy: an active node runs its own groups
+        retry = set()
         for g in self._groups.values():
-            if g.failed is not None:
+            if g.failed is not None and g.state not in _RUNNING_STATES:
                 g.failed = None
+                retry.add(g.key)
                 self._log(INFO, "group %s gets another chance here: its start failed before, but %s is gone" % (
                     g.key, self.peer))
 
         def mode(g):
+            if g.key in retry and not graceful:
+                # The peer may believe we run it (we kept claiming it): if it is only cut
+                # off and takes it at once, our retry must find the address answering.
+                return PROBE_CLAIM_DELAYED
             if graceful and not self.config.probe_on_handover:
                 return PROBE_NONE
-            if graceful or (held is not None and g.node in held):
+            if graceful:
                 return PROBE_HOLDER
-            return PROBE_CLAIM
+            runs = self._peer_runs(g)
+            if runs is None:
+                runs = held is not None and g.node in held
+            return PROBE_HOLDER if runs else PROBE_CLAIM
 
         keys = self._keys(groups=self._groups.values())
         taken = [g.key for g in self._groups.values() if g.state not in _RUNNING_STATES]
@@ -891,19 +968,34 @@ class Manager(object):
         if ev.node != self.peer:
             return
         peer = self._peer
+        if peer.state in (PEER_DEAD, PEER_LEFT):
+            self._peer_back(ev.reason)
         peer.holds = None
         peer.holds_word = None
         peer.stable = False
         peer.report_seq = None
+        peer.gave = None
+        peer.running = None
         peer.starting_seen = False
+        self._me_pending = None
         peer.leaving = False
         peer.ping = None
         if self._sb.state != SB_NONE:
             self._log(INFO, "Cancelling pending standby operation")
             self._sb_to(SB_NONE, "%s restarted during the standby exchange" % self.peer)
-        self._decide("%s restarted (%s): waiting for its start-up report" % (self.peer, ev.reason))
         if self.config.auto_failback == "on":
             self._failback_needed = True
+        if not self.config.nice_failback:
+            self._decide("%s restarted (%s)" % (self.peer, ev.reason))
+            return
+        self._decide("%s restarted (%s): telling it what I hold (rsc_hold=%s)" % (
+            self.peer, ev.reason, self._holding_word()))
+        if self._phase in (P_STARTING, P_RUNNING, P_STOPPING):
+            # Do not wait for its `starting` to answer it: the first messages of a new
+            # generation are not retransmitted if lost, and without our report it would take
+            # its groups after RQSTDELAY even while we run them.
+            self._report(stable=self._stable())
+            self._send_ping_count()
 
     def _on_partition_healed(self, ev, now):
         if ev.node != self.peer:
@@ -923,10 +1015,17 @@ class Manager(object):
                     g.legacy_requested = True
                     self._send([("t", "ip-request"), ("ipaddr", g.key)])
             return
-        self._decide("partition healed with %s: telling it what I hold (rsc_hold=%s)" % (
-            self.peer, self._holding_word()))
+        self._decide("partition healed with %s: asking what it holds (starting) and telling it what I "
+                     "hold (rsc_hold=%s)" % (self.peer, self._holding_word()))
+        if self._peer.holds is None:
+            # It may never have lost us (one-way cut) and so has no reason to report: a
+            # `starting` is the protocol's way to ask (a stable genuine node just answers).
+            self._send([("t", "starting")])
         self._report(stable=self._stable())
         self._send_ping_count()
+        # Once more a keepalive later: membership restarts sequence tracking for a peer it
+        # had declared dead, so if this first report is lost it is never retransmitted.
+        self._heal_resend_at = now + self._keepalive_s
 
     def _on_ping_change(self, ev, now):
         before = self._my_ping()
@@ -951,12 +1050,16 @@ class Manager(object):
             return
         fields = ev.fields if isinstance(ev.fields, dict) else {}
         t = ev.t
+        if self._peer.state in (PEER_DEAD, PEER_LEFT) and t in ("starting", "resource", "ask_resources"):
+            # It speaks before membership calls it back (that waits for its next status):
+            # stop chasing what it may hold.
+            self._peer_back("it sends %s again" % t)
         if t == "starting":
             self._on_starting(ev, now)
         elif t == "resource":
             self._on_resource(ev, fields, now)
         elif t == "ask_resources":
-            self._on_ask_resources(fields, now)
+            self._on_ask_resources(fields, now, ev.seq if isinstance(ev.seq, int) else None)
         elif t == "hb_takeover":
             self._on_hb_takeover(fields, now)
         elif t == "ip-request":
@@ -965,18 +1068,30 @@ class Manager(object):
             self._on_ip_request_resp(fields, now)
         elif t == PING_MSG:
             self._on_peer_ping(fields, now)
+        elif t == GROUPS_MSG:
+            self._on_peer_groups(fields, ev.seq if isinstance(ev.seq, int) else None)
         elif t == "stonith":
             self._log(INFO, "%s reports stonith of %s: %s" % (self.peer, fields.get("node"), fields.get("result")))
 
     def _on_starting(self, ev, now):
         peer = self._peer
         peer.starting_seen = True
+        seq = ev.seq if isinstance(ev.seq, int) else None
+        if seq is not None and peer.report_seq is not None and seq < peer.report_seq:
+            # Arrived after a newer report (a retransmission filled the gap): that report
+            # already says what it holds now.  Still answer: it asked.
+            self._log(DEBUG, "late starting from %s (seq %d < %d)" % (self.peer, seq, peer.report_seq))
+            if self._phase not in (P_WAITING,):
+                self._report(stable=self._stable())
+            return
         peer.holds = set()
         peer.holds_word = "none"
+        peer.running = (set(), seq)
         peer.stable = False
         peer.leaving = False
-        if ev.seq is not None:
-            peer.report_seq = ev.seq
+        self._me_pending = None
+        if seq is not None:
+            peer.report_seq = seq
         if self._sb.state != SB_NONE:
             self._log(INFO, "Cancelling pending standby operation")
             self._sb_to(SB_NONE, "%s is starting (again) during the standby exchange" % self.peer)
@@ -999,13 +1114,16 @@ class Manager(object):
             self._log(ERROR, "resource message from %s with bad rsc_hold %r ignored" % (self.peer, word))
             return
         seq = ev.seq if isinstance(ev.seq, int) else None
-        if seq is not None and peer.report_seq is not None and seq < peer.report_seq:
+        full = fields.get("rtype") == "full"
+        if full and seq is not None and peer.report_seq is not None and seq < peer.report_seq:
             self._log(DEBUG, "stale resource report from %s (seq %d < %d) ignored" % (self.peer, seq, peer.report_seq))
             return
-        if seq is not None:
-            peer.report_seq = seq
+        if full and seq is not None:
+            peer.report_seq = seq  # a partial (mach_down) update does not replace a full one
         cats = self._cats_from_word(word, self.peer)
-        if fields.get("rtype") == "full":
+        if peer.gave is not None and seq is not None and peer.gave[1] is not None and seq < peer.gave[1]:
+            cats = cats - peer.gave[0]  # sent before it said `done` for these
+        if full:
             holds = cats
         elif not cats:
             holds = set()
@@ -1013,6 +1131,7 @@ class Manager(object):
             holds = set(peer.holds or ()) | cats  # heartbeat's partial update (mach_down)
         peer.holds = holds
         peer.holds_word = self._word(holds, self.peer)
+        peer.holds_at = now
         stable = fields.get("isstable")
         if stable == "1":
             peer.stable = True
@@ -1030,7 +1149,7 @@ class Manager(object):
             elif peer.stable:
                 self._startup_take("%s reported rsc_hold=%s and is stable" % (self.peer, word))
 
-    def _on_ask_resources(self, fields, now):
+    def _on_ask_resources(self, fields, now, seq=None):
         info = fields.get("info")
         word = fields.get("rsc_hold") or "all"
         if info is None or word not in RSC_WORDS + ("failback",):
@@ -1053,7 +1172,22 @@ class Manager(object):
                 return
             self._standby_give(now)
         elif info == "done":
+            peer = self._peer
+            if (sb.state == SB_ACCEPTED and seq is not None and peer.report_seq is not None
+                    and seq < peer.report_seq):
+                # Between its `done` and ours the giver sends no report; a newer one means it
+                # left the exchange meanwhile (e.g. it thought us dead and took them back).
+                reason = "stale standby done from %s (seq %d, but it reported rsc_hold=%s since): " \
+                         "exchange abandoned" % (self.peer, seq, peer.holds_word)
+                self._sb_to(SB_NONE, reason)
+                self._decide(reason, WARNING)
+                return
             if sb.state == SB_ACCEPTED:
+                # Its `done` says these are released, whatever an older report still says.
+                if peer.holds is not None:
+                    peer.holds = peer.holds - sb.cats
+                    peer.holds_word = self._word(peer.holds, self.peer)
+                peer.gave = (set(sb.cats), seq)
                 self._standby_take(now)
             elif sb.state == SB_RELEASED:
                 reason = "Other node completed standby takeover of %s resources." % sb.word
@@ -1073,12 +1207,21 @@ class Manager(object):
         if sb.state != SB_NONE:
             self._decide("Ignored standby message 'me' from %s in state %s" % (self.peer, sb.state), ERROR)
             return
+        flux = None
         if not peer.stable:
-            self._decide("%s  Other side is in flux." % prefix, WARNING)
+            flux = "%s  Other side is in flux." % prefix
+        elif not self._stable():
+            flux = "%s  local resources in flux." % prefix
+        if flux is not None:
+            # Messages can arrive out of order (a retransmission fills a gap after newer
+            # ones): its isstable=1 may still be on the way, or our own transition may end
+            # in a moment.  Keep the request for a short grace instead of dropping it.
+            if self._me_pending is None or self._me_pending[0] != word:
+                self._me_pending = (word, now + self.config.standby_grace_ms / 1000.0, flux)
+                self._log(INFO, "standby request [%s] from %s held for up to %d ms: %s" % (
+                    word, self.peer, self.config.standby_grace_ms, flux))
             return
-        if not self._stable():
-            self._decide("%s  local resources in flux." % prefix, WARNING)
-            return
+        self._me_pending = None
         cats = self._cats_from_word(word, self.peer)
         failed = [g for g in self._of(cats) if g.failed is not None and g.state not in _RUNNING_STATES]
         if failed:
@@ -1136,6 +1279,9 @@ class Manager(object):
             return False, "standby message [me] from %s ignored.  Other side is in flux." % self.me
         if not self._stable():
             return False, "standby message [me] from %s ignored.  local resources in flux." % self.me
+        if self._last_report is not None and not self._last_report[1]:
+            # The peer last heard isstable=0 from us and would refuse as "Other side is in flux".
+            self._report(stable=True)
         sb = self._sb
         sb.word = word
         sb.cats = self._cats_from_word(word, self.me)
@@ -1197,6 +1343,29 @@ class Manager(object):
         self._claim((), PROBE_NONE if weown else PROBE_CLAIM, reason, groups=[g])
         self._decide(reason)
 
+    def _on_peer_groups(self, fields, seq):
+        value = fields.get("running")
+        if not isinstance(value, str):
+            self._log(WARNING, "%s from %s without running field ignored" % (GROUPS_MSG, self.peer))
+            return
+        peer = self._peer
+        if seq is not None and peer.running is not None and peer.running[1] is not None and seq < peer.running[1]:
+            return  # an older one, overtaken
+        keys = set(k for k in value.split() if k in self._groups)
+        peer.running = (keys, seq)
+
+    def _peer_runs(self, g):
+        # type: (_Group) -> Optional[bool]
+        """Does the peer run `g`, as far as it told us per group (None: no such word; a genuine
+        peer, or nothing since its last category report)."""
+        peer = self._peer
+        if peer.running is None:
+            return None
+        keys, seq = peer.running
+        if seq is not None and peer.report_seq is not None and seq < peer.report_seq:
+            return None  # older than its last rsc_hold
+        return g.key in keys
+
     def _on_peer_ping(self, fields, now):
         n = parse_dec(fields.get("num_ping"))
         if n is None or n > MAX_PING:
@@ -1244,6 +1413,10 @@ class Manager(object):
         g.failed = {"at": now, "error": error}
         g.handover_pending = self.config.nice_failback
         g.yield_pending = False
+        # No longer wanted here: once the failure is forgiven (peer death, operator
+        # takeover) it is claimed again explicitly, never by a leftover wish while the
+        # peer may have taken it meanwhile.
+        g.want = False
         reason = "group %s failed to start here (%s): stopping what was started" % (g.key, error)
         self._group_to(g, G_RELEASING, reason)
         self._out.append(Release((g.key,), reason))
@@ -1297,6 +1470,8 @@ class Manager(object):
             return
         p = g.probe
         p.waiting = False
+        if p.free_since is None or p.free_at is None or now - p.free_at > 2 * self._interval_s + _EPS:
+            p.free_since = now  # a new run of free answers (the last one is too old to continue it)
         p.free_at = now
         self._log(DEBUG, "address of %s is free (nobody answered the ARP probe)" % g.key)
 
@@ -1308,7 +1483,7 @@ class Manager(object):
         p.waiting = False
         p.answered_at = now
         p.mac = str(ev.mac)
-        p.claim_until = None
+        p.free_since = None
         p.next_at = now + self._interval_s
         if g.state == G_PROBING and g.want:
             self._vip_answered_log(g)
@@ -1348,6 +1523,7 @@ class Manager(object):
                  "(conflict rule)" % (g.key, mac, g.node)
         p = g.probe
         p.answered_at = now
+        p.free_since = None
         p.mac = mac
         p.logged_mac = mac
         p.next_at = now + self._interval_s
@@ -1392,16 +1568,16 @@ class Manager(object):
             self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
             return
         cats = self._cats_from_word(which, self.me)
+        if self._peer.state == PEER_UP and self._sb.state != SB_NONE:
+            why = "cannot take over: a standby exchange is in progress (%s)" % self._sb.state
+            self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
+            return
         for g in self._of(cats):
             if g.failed is not None:
                 self._log(INFO, "operator takeover clears the start failure of %s (%s)" % (g.key, g.failed["error"]))
                 g.failed = None
                 g.handover_pending = False
         if self._peer.state == PEER_UP:
-            if self._sb.state != SB_NONE:
-                why = "cannot take over: a standby exchange is in progress (%s)" % self._sb.state
-                self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
-                return
             self._send([("t", "hb_takeover"), ("rsc_hold", which)])
             why = "asked %s to hand over [%s] groups %s (hb_takeover)" % (
                 self.peer, which, self._fmt(self._keys(cats)))
@@ -1468,6 +1644,7 @@ class Manager(object):
     def _progress(self, now):
         self._timers(now)
         for _ in range(8):
+            self._retry_pending_me(now)
             changed = self._drive_groups(now)
             changed = self._fire_waits(now) or changed
             changed = self._policy(now) or changed
@@ -1476,7 +1653,33 @@ class Manager(object):
         self._overlap_reply = False  # only the input that brought the report may answer it
         self._stability_report()
 
+    def _retry_pending_me(self, now):
+        pending = self._me_pending
+        if pending is None:
+            return
+        word, until, why = pending
+        if (self._peer.state != PEER_UP or self._phase != P_RUNNING or self._sb.state != SB_NONE
+                or not self.config.nice_failback):
+            self._me_pending = None
+            return
+        if self._peer.stable and self._stable():
+            self._on_standby_request(word, now)
+        elif now >= until - _EPS:
+            self._me_pending = None
+            self._decide(why, WARNING)
+
+    def _should_ask_again(self):
+        # type: () -> bool
+        return (self._phase == P_STARTING and self._rqst_deadline is not None and not self._asked_again
+                and self._peer.state == PEER_UP and self._peer.holds is None and not self._peer.starting_seen)
+
     def _timers(self, now):
+        if self._heal_resend_at is not None and now >= self._heal_resend_at - _EPS:
+            self._heal_resend_at = None
+            if self._phase == P_RUNNING and self._peer.state == PEER_UP and self._sb.state == SB_NONE:
+                self._log(INFO, "telling %s again what I hold after the partition (rsc_hold=%s)" % (
+                    self.peer, self._holding_word()))
+                self._report(stable=self._stable())
         sb = self._sb
         if sb.state != SB_NONE and sb.deadline is not None and now >= sb.deadline - _EPS:
             if sb.state == SB_ASKED:
@@ -1488,6 +1691,11 @@ class Manager(object):
                     self.peer, sb.state, self.config.standby_resource_timeout_ms // 1000)
                 self._sb_to(SB_NONE, reason)
                 self._decide(reason, ERROR)
+        if self._should_ask_again() and now >= self._rqst_deadline - self.config.rqst_delay_ms / 2000.0 - _EPS:
+            # Nothing from it yet: our `starting` may have been lost (see _on_node_restarted).
+            self._asked_again = True
+            self._log(INFO, "no answer from %s to starting yet: asking again" % self.peer)
+            self._send([("t", "starting")])
         if (self._phase == P_STARTING and self._rqst_deadline is not None
                 and now >= self._rqst_deadline - _EPS):
             self._startup_take("no usable word from %s within %d ms (RQSTDELAY)" % (
@@ -1521,7 +1729,6 @@ class Manager(object):
                 acquire.setdefault(g.reason, []).append(g.key)
             elif g.state == G_PROBING and not g.want:
                 self._group_to(g, G_IDLE, "probe cancelled: no longer wanted here")
-                g.probe.claim_until = None
                 changed = True
             elif g.want and g.failed is None and g.state in (G_IDLE, G_PROBING):
                 if g.state == G_IDLE:
@@ -1559,28 +1766,46 @@ class Manager(object):
                     and (p.free_at is None or p.free_at < p.answered_at))
         if entered and answered:
             self._vip_answered_log(g)
+        wait_s = self._settle_s(g)
+        since = p.free_since
+        if since is not None and g.probe_mode != PROBE_HOLDER and g.claimed_at is not None:
+            # Holder unknown: the preferred node had no reason to act before we claimed,
+            # so only free answers since then count.  (A dead holder's address that went
+            # free before its death was declared is evidence, and counts.)
+            since = max(since, g.claimed_at)
+        if free and (wait_s <= 0 or (since is not None and p.free_at - since >= wait_s - _EPS)):
+            return "acquire"
+        if free and not p.wait_logged:
+            p.wait_logged = True
+            why = ("its preferred node is %s" % g.node if g.node != self.me
+                   else "%s may believe it runs here" % self.peer)
+            self._log(INFO, "address of %s is free; %s, so I take it only after it stayed free for %.1f s" % (
+                g.key, why, wait_s))
         if p.waiting and p.sent_at is not None and now - p.sent_at < 2 * self._interval_s - _EPS:
             return None  # an answer is on its way
-        delayed = g.probe_mode == PROBE_CLAIM and g.node != self.me
-        if delayed:
-            if p.claim_until is None:
-                if free:
-                    p.claim_until = now + self.config.claim_delay_ms / 1000.0
-                    self._log(INFO, "address of %s is free; %s is its preferred node, so I wait %.1f s and "
-                                    "probe again before taking it" % (g.key, g.node, self.config.claim_delay_ms / 1000.0))
-                    return None
-            elif now < p.claim_until - _EPS:
-                return None
-            elif free and p.free_at >= p.claim_until - _EPS:
-                return "acquire"
-        elif free:
-            return "acquire"
-        if p.next_at is not None and now < p.next_at - _EPS and not (delayed and p.claim_until is not None):
-            return None
+        if p.next_at is not None and now < p.next_at - _EPS:
+            return None  # one probe per probe_interval
         p.waiting = True
         p.sent_at = now
         p.next_at = now + self._interval_s
         return "probe"
+
+    def _settle_s(self, g):
+        # type: (_Group) -> float
+        """How long the address must have stayed free before we take it.
+
+        Distinct waits so that two nodes never take a free address at the same moment: the
+        group's preferred node at once (its address comes up within claim_delay); the other
+        node only after claim_delay of free answers, whether it takes it from a dead holder
+        (the holder may be rebooting and, as preferred node, take it again) or from nobody
+        known; a group that failed on its preferred node, retried there after a peer death,
+        after twice that.  Probes made since the peer passed warntime count, so a dead
+        holder's address normally has its run of free answers by deadtime already."""
+        if g.probe_mode == PROBE_CLAIM_DELAYED:
+            return 2 * self.config.claim_delay_ms / 1000.0
+        if g.node != self.me and g.probe_mode in (PROBE_CLAIM, PROBE_HOLDER):
+            return self.config.claim_delay_ms / 1000.0
+        return 0.0
 
     def _acq_settled(self, g):
         # type: (_Group) -> bool
@@ -1613,7 +1838,9 @@ class Manager(object):
             self._decide("mach_down takeover complete: holding %s%s" % (
                 self._fmt(running), "; not taken (address answers): %s" % self._fmt(blocked) if blocked else ""))
             self._report(stable=self._stable())
-            if self.config.nice_failback:
+            if self.config.nice_failback and self.peer in self._reported_cats():
+                # heartbeat's mach_down note claims the peer's groups unconditionally: say it
+                # only when they do run here.
                 self._send([("t", "resource"), ("rsc_hold", "foreign"), ("info", "mach_down")])
         elif w.kind == W_STANDBY_RELEASE:
             sb = self._sb
@@ -1644,7 +1871,11 @@ class Manager(object):
         if not cfg.nice_failback or self._phase != P_RUNNING or self._sb.state != SB_NONE:
             self._ping_worse_since = None
             return False
-        if peer.state != PEER_UP or peer.holds is None:
+        # A report heard after we declared it dead proves it is back (membership says so
+        # only at its next status): enough to resolve an overlap, which only ever releases.
+        heard_since = (peer.state == PEER_DEAD and peer.holds is not None and peer.holds_at is not None
+                       and peer.dead_at is not None and peer.holds_at > peer.dead_at)
+        if not (peer.state == PEER_UP or heard_since) or peer.holds is None:
             self._ping_worse_since = None
             return False
         # 1. Both hold the same groups (healed partition, crossed takeovers): the preferred node keeps them.
@@ -1669,7 +1900,10 @@ class Manager(object):
                 self._unclaim({cat}, reason)
                 self._decide(reason, WARNING)
                 return True
-        if not self._stable():
+        if peer.state != PEER_UP:
+            self._ping_worse_since = None
+            return False
+        if not self._stable() or self._me_pending is not None:
             return False
         # 2. A group failed to start here: hand its category to the peer.
         failed = [g for g in self._groups.values() if g.handover_pending and g.state == G_IDLE]
@@ -1746,10 +1980,16 @@ class Manager(object):
         # type: (float) -> Optional[float]
         """When `tick()` should next be called (None: nothing is timed right now)."""
         cands = []
+        if self._me_pending is not None:
+            cands.append(self._me_pending[1])
+        if self._heal_resend_at is not None:
+            cands.append(self._heal_resend_at)
         if self._sb.deadline is not None:
             cands.append(self._sb.deadline)
         if self._phase == P_STARTING and self._rqst_deadline is not None:
             cands.append(self._rqst_deadline)
+            if self._should_ask_again():
+                cands.append(self._rqst_deadline - self.config.rqst_delay_ms / 2000.0)
         if self._prewarn_until is not None and self._prewarn_next is not None:
             cands.append(self._prewarn_next)
         if self._ping_worse_since is not None:
@@ -1763,8 +2003,6 @@ class Manager(object):
                 p = g.probe
                 if p.waiting and p.sent_at is not None:
                     cands.append(p.sent_at + 2 * self._interval_s)
-                if p.claim_until is not None:
-                    cands.append(p.claim_until)
                 if p.next_at is not None:
                     cands.append(p.next_at)
         # Only future instants: whatever is due now was handled by the call that just ran.
@@ -1811,10 +2049,13 @@ class Manager(object):
                 "state": peer.state, "status": peer.status, "holds": peer.holds_word,
                 "holds_groups": peer_groups, "stable": peer.stable, "starting_seen": peer.starting_seen,
                 "leaving": peer.leaving, "ping": peer.ping, "dead_reason": peer.dead_reason,
+                "running_groups": sorted(peer.running[0]) if peer.running is not None else None,
             },
             "ping": {"targets": list(self.config.ping_targets), "up": sorted(self._ping_up),
                      "count": self._my_ping()},
             "failback_needed": self._failback_needed,
+            "standby_request_waiting": ({"rsc_hold": self._me_pending[0], "until": self._me_pending[1],
+                                         "why": self._me_pending[2]} if self._me_pending else None),
             "last_decision": dict(self._last_decision) if self._last_decision else None,
             "decisions": [dict(d) for d in self._history],
         }

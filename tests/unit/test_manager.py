@@ -59,8 +59,10 @@ class Drive(object):
         self(CommUp("communication is up"))
 
 
-def sends(acts):
-    return [tuple(a.fields.items()) for a in acts if isinstance(a, Send)]
+def sends(acts, extensions=False):
+    """Messages sent, as field tuples; pyha's own pyha-groups notes left out unless asked."""
+    return [tuple(a.fields.items()) for a in acts
+            if isinstance(a, Send) and (extensions or a.fields.get("t") != "pyha-groups")]
 
 
 def of(acts, kind):
@@ -70,6 +72,27 @@ def of(acts, kind):
 def resource(rsc_hold, stable, info=None):
     out = (("t", "resource"), ("rsc_hold", rsc_hold), ("rtype", "full"), ("isstable", stable))
     return out + ((("info", info),) if info else ())
+
+
+def probing(d, keys, seconds):
+    """The shell answers every probe with VipFree, once a second, for `seconds`."""
+    acts = []
+    for _ in range(int(seconds)):
+        acts += d.tick(0.95)
+        for key in keys:
+            acts += d(VipFree(key), 0.05 if key == keys[0] else 0.0)
+    return acts
+
+
+def take_from_dead(d, key):
+    """After NodeDead: probe answers until the group is acquired, then started."""
+    acts = d(VipFree(key), 0.05)
+    for _ in range(6):
+        if of(acts, Acquire):
+            break
+        acts += probing(d, [key], 1)
+    assert of(acts, Acquire)
+    return acts + d(GroupAcquired(key), 0.5)
 
 
 def hold(d, key=VIP):
@@ -176,13 +199,16 @@ def test_peer_dead_at_comm_up_takes_all():
     assert "taking all groups" in d.m.last_decision and "ha2 is dead at start-up" in d.m.last_decision
     assert of(acts, ProbeVip)[0].groups == (VIP, "192.0.2.101/24/eth0")
     acts = d(VipFree(VIP), 0.05) + d(VipFree("192.0.2.101/24/eth0"))
-    # Our own group at once; the peer's (holder unknown) only after claim_delay and a new probe.
+    # Our own group at once; the peer's (holder unknown) only once its address stayed free
+    # for claim_delay (its preferred node would have brought it up by then).
     assert of(acts, Acquire)[0].groups == (VIP,)
-    assert "ha2 is its preferred node, so I wait 3.0 s" in " ".join(a.text for a in of(acts, Log))
-    acts = d.tick(3.0)
-    assert of(acts, ProbeVip)[0].groups == ("192.0.2.101/24/eth0",)
-    acts = d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    assert ("address of 192.0.2.101/24/eth0 is free; its preferred node is ha2, so I take it only after it "
+            "stayed free for 3.0 s") in [a.text for a in of(acts, Log)]
+    acts = probing(d, ["192.0.2.101/24/eth0"], 2)
+    assert not of(acts, Acquire) and len(of(acts, ProbeVip)) == 2
+    acts = probing(d, ["192.0.2.101/24/eth0"], 1)
     assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)
+    assert d.now == pytest.approx(15.05)
 
 
 # --- peer death, warntime probing, the VIP witness (issue item 6) -------------------------
@@ -203,14 +229,17 @@ def test_warntime_starts_probing_so_deadtime_adds_no_delay():
     acts = d(NodeWarn("ha2", 3001, "Late heartbeat: Node ha2: no heartbeat for 3001 ms"), 3)
     assert of(acts, ProbeVip)[0].groups == ("192.0.2.101/24/eth0",)
     d(VipFree("192.0.2.101/24/eth0"), 0.05)
-    for _ in range(2):  # probing goes on every probe_interval while the peer stays late
-        d.tick(0.95)
-        d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    probing(d, ["192.0.2.101/24/eth0"], 2)  # every probe_interval while the peer stays late
     assert len(of(d.out, ProbeVip)) == 3
-    acts = d(NodeDead("ha2", "node ha2: is dead (silent for 6001 ms on all links, dead time 6000 ms)"), 0.9)
+    acts = d.tick(0.95)  # deadtime: the fourth probe goes out as ha2 is declared dead
+    assert of(acts, ProbeVip)
+    dead = d(NodeDead("ha2", "node ha2: is dead (silent for 6001 ms on all links, dead time 6000 ms)"), 0.001)
+    assert not of(dead, Acquire)
+    assert (("t", "stonith"), ("node", "ha2"), ("result", "n_stnth")) in sends(dead)
+    acts = d(VipFree("192.0.2.101/24/eth0"), 0.049)
+    # free since warntime, i.e. for claim_delay already: taken at once
     assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)
     assert d.m.last_decision.startswith("taking over [192.0.2.101/24/eth0] because node ha2: is dead")
-    assert (("t", "stonith"), ("node", "ha2"), ("result", "n_stnth")) in sends(acts)
     acts = d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
     assert sends(acts) == [resource("all", "1"), (("t", "resource"), ("rsc_hold", "foreign"), ("info", "mach_down"))]
 
@@ -231,8 +260,9 @@ def test_vip_answered_blocks_takeover_and_keeps_probing():
     assert of(acts, ProbeVip)
     acts = d(VipAnswered("192.0.2.101/24/eth0", "02:00:5e:00:00:02"), 0.05)
     assert not [a for a in acts if isinstance(a, Log) and a.level == "WARNING"]  # said once
-    d.tick(1.0)
-    acts = d(VipFree("192.0.2.101/24/eth0"), 0.05)
+    acts = probing(d, ["192.0.2.101/24/eth0"], 2)
+    assert not of(acts, Acquire)  # free, but not yet for claim_delay
+    acts = probing(d, ["192.0.2.101/24/eth0"], 2)
     assert of(acts, Acquire)
 
 
@@ -334,7 +364,10 @@ def test_standby_refused_when_in_flux_and_cancelled_without_reply():
     assert "Other side is in flux." in of(acts, CommandResult)[0].reason
     acts = d.msg("ask_resources", rsc_hold="all", info="me")
     assert not sends(acts)
+    assert d.m.snapshot()["standby_request_waiting"]["rsc_hold"] == "all"
+    d.tick(3.0)  # standby_grace: its isstable=1 never came
     assert d.m.last_decision == "standby message [me] from ha2 ignored.  Other side is in flux."
+    assert d.m.snapshot()["standby_request_waiting"] is None
     d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
     d(Standby())
     acts = d.tick(10.0)
@@ -403,8 +436,9 @@ def test_start_failure_releases_and_hands_over():
     acts = d(GroupReleased(VIP), 0.3)
     # The exchange ends as usual (we still say done), then, once ha2 is stable again,
     # the failed group goes back to it with the standby protocol.
-    assert sends(acts) == [resource("local", "1"), (("t", "ask_resources"), ("rsc_hold", "foreign"),
-                                                     ("info", "done"))]
+    # (our report no longer lists the group: it does not run here)
+    assert sends(acts) == [resource("none", "1"), (("t", "ask_resources"), ("rsc_hold", "foreign"),
+                                                    ("info", "done"))]
     acts = d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
     assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "local"), ("info", "me"))]
     assert d.m.last_decision.startswith("group %s failed to start here (specres::one start exited 1): "
@@ -425,10 +459,10 @@ def test_failed_group_is_not_taken_back_automatically():
 def test_heal_overlap_non_preferred_releases():
     d = running_pair()
     d(NodeDead("ha2", "dead"), 6)
-    d(VipFree("192.0.2.101/24/eth0"), 0.05)
-    d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
+    take_from_dead(d, "192.0.2.101/24/eth0")
     acts = d(PartitionHealed("ha2", "Cluster node ha2 returning after partition."), 10)
-    assert sends(acts) == [resource("all", "1")]
+    # What it holds now is unknown: `starting` asks for its report (a genuine node answers it).
+    assert sends(acts) == [(("t", "starting"),), resource("all", "1")]
     acts = d.msg("resource", rsc_hold="all", rtype="full", isstable="1")
     assert of(acts, Release)[0].groups == ("192.0.2.101/24/eth0",)
     assert d.m.last_decision == ("both ha2 and I hold its groups [192.0.2.101/24/eth0]; their preferred "
@@ -441,8 +475,7 @@ def test_vip_conflict_rule():
     assert not of(acts, Release)
     assert "I am its preferred node, so I keep it" in d.m.last_decision
     d(NodeDead("ha2", "dead"), 6)
-    d(VipFree("192.0.2.101/24/eth0"), 0.05)
-    d(GroupAcquired("192.0.2.101/24/eth0"), 0.5)
+    take_from_dead(d, "192.0.2.101/24/eth0")
     acts = d(VipConflict("192.0.2.101/24/eth0", "02:00:5e:00:00:02"), 1)
     assert of(acts, Release)[0].groups == ("192.0.2.101/24/eth0",)
     assert "its preferred node is ha2, so I release it (conflict rule)" in d.m.last_decision
@@ -521,3 +554,65 @@ def test_next_deadline_is_never_now():
         d(Tick(nd if nd is not None else d.now + 1), (nd - d.now) if nd is not None else 1)
     assert d.m.snapshot()["groups"][VIP]["state"] == G_HELD
     assert G_IDLE != d.m.snapshot()["groups"]["192.0.2.101/24/eth0"]["state"]
+
+
+def test_standby_request_overtaking_the_stable_report_is_kept():
+    """Out of order: ask_resources me (seq n+1) arrives before resource isstable=1 (seq n)."""
+    d = running_pair()
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="0")
+    acts = d(Deliver("ha2", "ask_resources", {"t": "ask_resources", "rsc_hold": "local", "info": "me"}, "eth0", 20),
+             0.01)
+    assert not sends(acts)
+    acts = d(Deliver("ha2", "resource", {"t": "resource", "rsc_hold": "local", "rtype": "full", "isstable": "1"},
+                     "eth0", 19), 0.01)
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "local"), ("info", "other"))]
+
+
+def test_late_starting_does_not_undo_a_newer_report():
+    d = Drive(mk())
+    d.up()
+    d(Deliver("ha2", "resource", {"t": "resource", "rsc_hold": "all", "rtype": "full", "isstable": "1"},
+              "eth0", 8), 0.01)
+    acts = d(Deliver("ha2", "starting", {"t": "starting"}, "eth0", 6), 0.01)
+    assert d.m.snapshot()["peer_state"]["holds"] == "all"
+    assert not of(d.out, (ProbeVip, Acquire))
+    assert sends(acts) == [resource("none", "1")]
+
+
+def test_every_report_is_followed_by_the_exact_groups_for_a_pyha_peer():
+    d = Drive(mk(groups=((VIP, "ha1", True), ("192.0.2.102/24/eth0", "ha1", True),
+                         ("192.0.2.101/24/eth0", "ha2", True))))
+    d.up()
+    d.msg("starting")
+    d(VipFree(VIP), 0.05)
+    d(VipFree("192.0.2.102/24/eth0"))
+    d(GroupAcquired(VIP), 0.5)
+    acts = d(GroupAcquireFailed("192.0.2.102/24/eth0", "boom"))
+    acts += d(GroupReleased("192.0.2.102/24/eth0"), 0.3)
+    # rsc_hold says "local" (one of our two groups runs); the note says which.
+    assert sends(acts, extensions=True)[:2] == [
+        resource("local", "1", "req_our_resources()"), (("t", "pyha-groups"), ("running", VIP))]
+
+
+def test_peer_groups_note_decides_what_a_dead_peer_held():
+    """ha2 reported "local" but runs only one of its two groups: on its death the other one is
+    not taken at once as if ha2 had held it (its preferred node... is ha2, so we wait)."""
+    d = Drive(mk(groups=((VIP, "ha1", True), ("192.0.2.101/24/eth0", "ha2", True),
+                         ("192.0.2.103/24/eth0", "ha2", True))))
+    d.up()
+    d.msg("starting")
+    hold(d)
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    d.msg("pyha-groups", running="192.0.2.101/24/eth0")
+    assert d.m.snapshot()["peer_state"]["running_groups"] == ["192.0.2.101/24/eth0"]
+    both = ["192.0.2.101/24/eth0", "192.0.2.103/24/eth0"]
+    d(NodeWarn("ha2", 3001, "late"), 3)
+    for key in both:
+        d(VipFree(key), 0.05 if key == both[0] else 0)
+    probing(d, both, 3)
+    acts = d(NodeDead("ha2", "dead"), 0.01)
+    # It ran .101 and the address has been free since warntime: taken at once.  For .103
+    # nobody is known to hold it: free answers count only from our claim on.
+    assert [a.groups for a in of(acts, Acquire)] == [("192.0.2.101/24/eth0",)]
+    snap = d.m.snapshot()["groups"]["192.0.2.103/24/eth0"]
+    assert snap["state"] == G_PROBING and snap["probe_mode"] == "claim"

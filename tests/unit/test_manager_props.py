@@ -103,6 +103,7 @@ class Run(object):
         self.executed = []     # (time, kind, node)
         self.crashes = []      # (time, node, {key: bound or None})
         self.restores = []     # restore times
+        self.cuts = []         # (from, to) of every cut of the heartbeat links
         self.down = set()
         for i, (ev, offset) in enumerate(sc["events"]):
             self._schedule(T0 + SPACING * i + offset, ev)
@@ -165,6 +166,7 @@ class Run(object):
                     m.restore()
             c.at(t, cut)
             c.at(t + dur, restore)
+            self.cuts.append((t, t + dur))
         elif kind == "pingloss":
             if not self.sc["ping"]:
                 return
@@ -214,6 +216,23 @@ def check_replacement(run):
                 "crash of %s at %.3f: %s on %s at %r, promised by %.3f" % (dead, tc, key, other, got[:1], by))
 
 
+def check_heal(run):
+    """Two holders only while cut, and one again within three keepalives of the heal.
+
+    Measured from the last restore before the duplicate ended; one that ends while a cut is
+    on is fine.  With 10 % loss membership itself may need several keepalives to see the
+    heal (it waits for a status, and a run of lost ones delays it), so the bound is looser."""
+    bound = (3 * KA if run.sc["loss"] <= 0.02 else 8 * KA) + STOP + 0.1
+    for start, end, key, holders in run.c.world.duplicates:
+        assert end is not None, (key, holders, run.executed)
+        if any(a <= end < b for a, b in run.cuts):
+            continue  # ended while cut
+        heals = [r for r in run.restores if r <= end]
+        assert heals, ("two holders without any cut", start, end, key, run.executed)
+        heal = max(heals)
+        assert end - heal <= bound, ("slow heal", start, end, key, heal, run.executed)
+
+
 def check_end_state(run):
     """After the last event settled: every group runs exactly once, if anybody can run it."""
     c = run.c
@@ -236,7 +255,7 @@ def check_quiet(run):
     assert not late, late
 
 
-@settings(max_examples=220, **SETTINGS)
+@settings(max_examples=300, **SETTINGS)
 @given(scenario(EVENTS_ALL))
 def test_vip_witness_never_two_holders(sc):
     run = Run(sc).run()
@@ -246,7 +265,7 @@ def test_vip_witness_never_two_holders(sc):
     check_quiet(run)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(scenario(EVENTS_NO_CUT))
 def test_protocol_alone_never_two_holders_while_connected(sc):
     run = Run(sc, vip=False).run()
@@ -255,14 +274,9 @@ def test_protocol_alone_never_two_holders_while_connected(sc):
     check_end_state(run)
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(scenario(EVENTS_CUTS))
 def test_after_heal_one_holder_within_three_keepalives(sc):
     run = Run(sc, vip=False).run()
-    for start, end, key, holders in run.c.world.duplicates:
-        assert end is not None, (key, holders, run.executed)
-        heal = min([t for t in run.restores if t >= start] or [start])
-        if end <= heal:
-            continue  # began and ended while cut
-        assert end - heal <= 3 * KA + STOP + 0.1, (start, end, key, run.executed)
+    check_heal(run)
     check_end_state(run)
