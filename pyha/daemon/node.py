@@ -182,7 +182,11 @@ class Daemon(object):
             self.manager = Manager(ManagerConfig(
                 local=self.name, peer=peers[0], groups=self.haresources.groups,
                 auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
-                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups)),
+                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups),
+                # The non-preferred node's wait before taking a free VIP must let the
+                # preferred node probe and add it first (~0.1 s), not a fixed 3 s that
+                # would dominate a sub-second profile's takeover time.
+                claim_delay_ms=max(3 * cf.keepalive_ms, 150)),
                 send=self.membership.send)
         else:
             self.manager = NullManager(self.name)

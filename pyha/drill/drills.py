@@ -379,6 +379,92 @@ def drill_link_then_nic(cluster, obs, res):
     _failback(res, cluster, obs, t1)
 
 
+def drill_failback(cluster, obs, res):
+    """The preferred node comes back (auto_failback on): how long clients wait."""
+    t0 = time.monotonic()
+    cluster.stop_daemon("HA1")
+    wait_for(lambda: obs.holders() == ["HA2"] and obs.serving_now() == "HA2", 30)
+    _measure(res, obs, t0, "HA2", None)
+    _common_checks(res, None, "HA2")
+    time.sleep(1.0)
+    t1 = time.monotonic()
+    cluster.start_daemon("HA1")
+    _failback(res, cluster, obs, t1)
+    res.check("no duplicate VIP during failback", res.values.get("failback_duplicate_vip_s") == 0,
+              "%s s" % res.values.get("failback_duplicate_vip_s"))
+
+
+def drill_flap(cluster, obs, res):
+    """The heartbeat link flaps (down/up every 0.3 s for 8 s): no takeover, no outage."""
+    _, dead, _ = cluster.timings()
+    t0 = time.monotonic()
+    node = cluster.node("HA1")
+    while time.monotonic() - t0 < 8.0:
+        node.link_down("eth1")
+        time.sleep(0.3)
+        node.link_up("eth1")
+        time.sleep(0.3)
+    time.sleep(dead + 1)
+    _no_takeover(res, obs, t0)
+
+
+def drill_loss(cluster, obs, res):
+    """30% of heartbeat packets lost in both directions on both links for 10 s (iptables
+    `statistic`: this kernel has no netem): no false failover, no outage."""
+    _, dead, _ = cluster.timings()
+    rule = ["-p", "udp", "--dport", "694", "-m", "statistic", "--mode", "random", "--probability", "0.3",
+            "-j", "DROP"]
+    node = cluster.node("HA1")
+    for chain in ("INPUT", "OUTPUT"):
+        r = node.exec(["iptables", "-I", chain] + rule, timeout=20)
+        if r.returncode != 0:
+            raise DrillError("cannot install the loss rule: %s" % r.stderr.strip())
+    t0 = time.monotonic()
+    try:
+        time.sleep(10.0)
+    finally:
+        for chain in ("INPUT", "OUTPUT"):
+            node.exec(["iptables", "-D", chain] + rule, timeout=20)
+    time.sleep(dead + 1)
+    _no_takeover(res, obs, t0)
+
+
+def drill_cold_start(cluster, obs, res):
+    """Both nodes boot at once: exactly one holder, the preferred one, no duplicate."""
+    for name in scenario.NODES:
+        cluster.stop_daemon(name)
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    for name in scenario.NODES:
+        cluster.start_daemon(name)
+    _, dead, initdead = cluster.timings()
+    up = wait_for(lambda: obs.holders() == ["HA1"] and obs.serving_now() == "HA1", initdead + dead + 20)
+    time.sleep(2.0)
+    res.values["serving_after"] = obs.serving_now()
+    res.values["start_to_service_s"] = round((up and report.first_time(
+        obs.samples, lambda h: h == ["HA1"], since=t0) or t0) - t0, 3)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([x for x in obs.samples if x[0] >= t0],
+                                                                SAMPLE_INTERVAL), 3)
+    res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+    res.check("the preferred node HA1 serves after a cold start", up and obs.holders() == ["HA1"],
+              "holders %s" % obs.holders())
+    res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
+    res.check("no answers alternating between nodes", res.values["answers_alternating"] == 0)
+
+
+def _no_takeover(res, obs, t0):
+    res.values["serving_before"] = report.serving(obs.records, before=t0)
+    res.values["serving_after"] = obs.serving_now()
+    res.values["outage_s"] = round(report.longest_outage(obs.records, since=t0), 3)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([x for x in obs.samples if x[0] >= t0],
+                                                                SAMPLE_INTERVAL), 3)
+    res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+    res.check("no takeover: HA1 still serves", res.values["serving_after"] == "HA1" and obs.holders() == ["HA1"],
+              "holders %s" % obs.holders())
+    res.check("no outage", res.values["outage_s"] == 0, "%.2f s" % res.values["outage_s"])
+    res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
+
+
 DRILLS = OrderedDict([
     ("failover", (drill_failover, "standby moves the group to HA2, takeover brings it back")),
     ("restart", (drill_restart, "graceful restart: switch-over within 2 s, failback")),
@@ -387,6 +473,10 @@ DRILLS = OrderedDict([
     ("link-down", (drill_link_down, "heartbeat link cut: no takeover")),
     ("nic-down", (drill_nic_down, "public NIC down: takeover, failback")),
     ("link-then-nic", (drill_link_then_nic, "eth1 then eth0 down: no takeover, then takeover")),
+    ("failback", (drill_failback, "preferred node returns: the group goes back to it, no duplicate")),
+    ("flap", (drill_flap, "heartbeat link flapping: no takeover, no outage")),
+    ("loss", (drill_loss, "30% heartbeat packet loss: no false failover")),
+    ("cold-start", (drill_cold_start, "both nodes start at once: one holder, the preferred one")),
 ])
 
 
@@ -409,6 +499,15 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL):
         res.check("drill ran", False, str(exc))
     finally:
         obs.close()
+    if not res.passed:
+        for name in scenario.NODES:
+            path = lab.node(name).host_path("/var/log/pyha-daemon.out")
+            try:
+                with open(path) as f:
+                    tail = f.read().splitlines()[-25:]
+            except OSError:
+                continue
+            res.notes.append("%s daemon log (last lines):\n    %s" % (name, "\n    ".join(tail)))
     return res
 
 
@@ -416,6 +515,7 @@ def format_result(res):
     # type: (Result) -> str
     lines = ["drill %-14s %s" % (res.name, "PASS" if res.passed else "FAIL"), "  expected: " + res.expect]
     labels = [("serving_before", "serving before"), ("serving_after", "serving after"),
+              ("start_to_service_s", "start to service (s)"),
               ("detection_s", "detection (s)"), ("outage_s", "client outage (s)"),
               ("duplicate_vip_s", "duplicate VIP (s)"), ("answers_alternating", "split-brain answers"),
               ("failback", "failback"), ("failback_outage_s", "failback outage (s)"),
@@ -425,4 +525,6 @@ def format_result(res):
             lines.append("  %-22s %s" % (label, res.values[key]))
     for what, ok, detail in res.checks:
         lines.append("  [%s] %s%s" % ("ok" if ok else "FAIL", what, " (%s)" % detail if detail else ""))
+    for note in res.notes:
+        lines.append("  note: " + note)
     return "\n".join(lines)
