@@ -8,6 +8,7 @@ short timeout.
 """
 
 import json
+import logging
 import os
 import socket
 import stat
@@ -78,9 +79,14 @@ class ControlServer(object):
             request = json.loads(line.decode("utf-8"))
             if not isinstance(request, dict):
                 raise ValueError("request must be a JSON object")
-            answer = self.handler(request)
         except (ValueError, UnicodeDecodeError) as exc:
             answer = {"ok": False, "error": "bad request: %s" % exc}
+        else:
+            try:
+                answer = self.handler(request)
+            except Exception as exc:  # a bug in one command must not take the node down
+                logging.getLogger("pyha").exception("internal error answering %r", request.get("cmd"))
+                answer = {"ok": False, "error": "internal error: %s" % exc}
         try:
             conn.setblocking(True)
             conn.settimeout(CLIENT_TIMEOUT)

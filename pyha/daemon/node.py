@@ -345,7 +345,11 @@ class Daemon(object):
             if fields.get("t") != "NS_st" or fields.get("src") != addr:
                 self._drop("ping-mismatch", "echo from %s carries %r" % (addr, fields.get("src")), "ping")
                 continue
-            self._dispatch(self.membership.ping_reply(ev.PingReply(now, addr)), now)
+            try:
+                self._dispatch(self.membership.ping_reply(ev.PingReply(now, addr)), now)
+            except Exception:  # as for packets: one odd echo must not stop the node
+                self.drops["internal"] = self.drops.get("internal", 0) + 1
+                log.exception("internal error while processing an echo reply from %s", addr)
         self._arm_tick()
 
     # -- actions -----------------------------------------------------------------------

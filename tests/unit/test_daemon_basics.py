@@ -122,3 +122,24 @@ def test_log_files_get_heartbeat_style_lines(tmp_path):
     assert "pyha: [%d]: info: Link ha2:eth1 up." % os.getpid() in text
     assert "detail" not in text and "detail" in open(dbg).read()
     setup(stderr=False)
+
+
+def test_control_handler_bug_is_an_error_answer_not_a_crash(tmp_path):
+    import threading
+    from pyha.daemon.control import ControlServer, request
+    loop = EventLoop()
+    path = str(tmp_path / "pyha.sock")
+
+    def broken(req):
+        raise KeyError("bug")
+
+    server = ControlServer(loop, path, broken)
+    results = []
+    t = threading.Thread(target=lambda: results.append(request(path, {"cmd": "status"})))
+    t.start()
+    while t.is_alive():
+        loop.run_once(max_wait=0.05)
+    t.join()
+    assert results[0]["ok"] is False and "internal error" in results[0]["error"]
+    server.close()
+    loop.close()
