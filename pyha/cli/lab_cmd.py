@@ -109,7 +109,8 @@ def exec_(ctx: typer.Context, member: str = typer.Argument(..., help="HA1, HA2, 
 
 def drill(
     names: List[str] = typer.Argument(None, help="Drills to run (default: all). Known: failover, restart, "
-                                                 "halt, kill, link-down, nic-down, link-then-nic."),
+                                                 "halt, kill, link-down, nic-down, link-then-nic, failback, "
+                                                 "flap, loss, cold-start."),
     prefix: str = typer.Option("pyhalab", "--prefix"),
     json_out: bool = typer.Option(False, "--json"),
 ):
