@@ -366,7 +366,7 @@ class Daemon(object):
                 self._send(self.membership.send(action[1]))
             elif isinstance(action, me.CommandResult):
                 self.command_results.append(action)
-                log.info("%s %s: %s (%s)", action.command, action.which or "", 
+                log.info("%s %s: %s (%s)", action.command, action.which or "",
                          "accepted" if action.accepted else "refused", action.reason)
             elif isinstance(action, me.ShutdownComplete):
                 log.info("%s", action.reason)
