@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def sh(*argv, **kw):
     kw.setdefault("timeout", 60)
@@ -44,6 +46,18 @@ def ns_pair(prefix):
     finally:
         for ns in (a, b):
             sh("ip", "netns", "del", ns)
+
+
+def pair_fixture(prefix):
+    """A module-scoped `netns` fixture giving (a, b) from `ns_pair(prefix)`; skipped
+    when not root.  Use as `netns = pair_fixture(PREFIX)` in a test module."""
+    @pytest.fixture(scope="module")
+    def netns():
+        if os.geteuid() != 0:
+            pytest.skip("needs root for network namespaces")
+        with ns_pair(prefix) as pair:
+            yield pair
+    return netns
 
 
 def py_env():

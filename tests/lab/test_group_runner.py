@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from nshelp import addrs, ns_pair, run_in, sh
+from nshelp import addrs, pair_fixture, run_in, sh
 
 pytestmark = pytest.mark.lab
 
@@ -38,12 +38,7 @@ print(json.dumps({"ok": r.ok, "failed": r.failed, "detail": r.detail}))
 """
 
 
-@pytest.fixture(scope="module")
-def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    with ns_pair(PREFIX) as pair:
-        yield pair
+netns = pair_fixture(PREFIX)
 
 
 @pytest.fixture

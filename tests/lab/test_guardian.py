@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from nshelp import addrs, ns_pair, py_env
+from nshelp import addrs, pair_fixture, py_env
 
 pytestmark = pytest.mark.lab
 
@@ -38,12 +38,7 @@ time.sleep(60)
 """
 
 
-@pytest.fixture(scope="module")
-def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    with ns_pair(PREFIX) as pair:
-        yield pair
+netns = pair_fixture(PREFIX)
 
 
 @pytest.fixture

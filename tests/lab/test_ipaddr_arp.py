@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from nshelp import addrs, ns_pair, py_env, run_in, sh
+from nshelp import addrs, pair_fixture, py_env, run_in, sh
 
 pytestmark = pytest.mark.lab
 
@@ -19,12 +19,7 @@ NS_A, NS_B = PREFIX + "a", PREFIX + "b"
 _sh = sh
 
 
-@pytest.fixture(scope="module")
-def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    with ns_pair(PREFIX):
-        yield
+netns = pair_fixture(PREFIX)
 
 
 def test_add_is_idempotent_and_remove_keeps_base_address(netns):

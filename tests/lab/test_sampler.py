@@ -5,19 +5,14 @@ import os
 
 import pytest
 
-from nshelp import ns_pair, sh
+from nshelp import pair_fixture, sh
 from pyha.drill.sampler import HolderSampler
 
 pytestmark = pytest.mark.lab
 PREFIX = "pyhasm%d" % os.getpid()
 
 
-@pytest.fixture(scope="module")
-def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    with ns_pair(PREFIX) as pair:
-        yield pair
+netns = pair_fixture(PREFIX)
 
 
 def test_holders(netns):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from nshelp import ns_pair, run_in, sh
+from nshelp import pair_fixture, run_in, sh
 
 pytestmark = pytest.mark.lab
 PREFIX = "pyhawt%d" % os.getpid()
@@ -43,12 +43,7 @@ print(json.dumps(seen[:1]))
 """
 
 
-@pytest.fixture(scope="module")
-def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    with ns_pair(PREFIX) as pair:
-        yield pair
+netns = pair_fixture(PREFIX)
 
 
 def mac(ns):
