@@ -30,38 +30,16 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from pyha.wire import (  # noqa: E402
-    BINARY, COMPRESSED, LIST, NETSTRING, STRUCT, Field, Keyring, Message, WireError,
-    codec, control, decode, encode_classic, encode_netstring, netstring_trailer,
-    sign_classic, sign_netstring, verify,
+    NETSTRING, WireError, codec, decode, encode_classic, encode_netstring, netstring_trailer, verify,
 )
 from pyha.wire import errors  # noqa: E402
 
-RING = Keyring.from_mapping(1, {1: ("md5", "specsecret"), 2: "crc",
-                                3: ("sha1", "spec-sha1-key")})
-CRC_RING = Keyring.from_mapping(2, {1: ("md5", "specsecret"), 2: "crc"})
+sys.path.insert(0, os.path.join(REPO, "tests", "unit"))
+from wirecorpus import CRC_RING, RING, synthetic_seeds  # noqa: E402  (shared with the tests)
+
 MAGICS = [b"###\n", b">>>\n", b"###\n1", b"###\n10:(", b">>>\n(2)s=>>>\x14"]
 INTERESTING = [b"%%%\n", b"###\n", b">>>\n", b"<<<\n", b"(2)", b"(3)", b"(1)", b"=",
                b",", b":", b"\x00", b"\x13", b"\x14", b"\n", b"99999:", b"0:", b"1:"]
-
-
-def synthetic_seeds():
-    sender = control.Sender("hbnode1", b"\xe9" * 16, 0x6b0a29f8)
-    nested = Message([("t", "x"), Field("kid", STRUCT, Message([
-        ("a", "1\n2"), Field("l", LIST, (b"p", b"qq")),
-        Field("g", STRUCT, Message([Field("b", BINARY, b"\x00\xff")]))])),
-        Field("z", COMPRESSED, b"\x78\x9c\x03\x00")])
-    msgs = [control.add_control_fields(control.status("active", 6000), sender, ts=7, seq=9),
-            control.add_control_fields(control.ns_rexmit("hbnode2", 35), sender, ts=7,
-                                       destuuid=b"\xaf" * 16),
-            control.add_control_fields(control.repnodes("n2", ["n1", "n2"]), sender, ts=1,
-                                       seq=2),
-            nested]
-    seeds = []
-    for msg in msgs:
-        seeds.append(sign_netstring(msg, RING))
-        seeds.append(sign_netstring(msg, CRC_RING, inner=False))
-        seeds.append(sign_classic(msg, RING, nul=True))
-    return seeds
 
 
 def pcap_payloads(path):

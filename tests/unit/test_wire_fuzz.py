@@ -11,19 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyha.wire import (
-    BINARY, CLASSIC, COMPRESSED, LIST, NETSTRING, STRING, STRUCT, Field, Keyring, Message,
-    WireError, control, decode, decode_verified, encode_classic, encode_netstring,
+    BINARY, CLASSIC, COMPRESSED, LIST, NETSTRING, STRING, STRUCT, Field, Message,
+    WireError, decode, decode_verified, encode_classic, encode_netstring,
     netstring_trailer, sign_classic, sign_netstring,
 )
 from pyha.wire import errors
+from wirecorpus import CRC_RING, RING, synthetic_seeds
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.environ.get("PYHA_CAPTURES_DIR") or os.path.join(
     os.path.dirname(REPO), "shared", "spec", "captures")
 
-RING = Keyring.from_mapping(1, {1: ("md5", "specsecret"), 2: "crc",
-                                3: ("sha1", "spec-sha1-key")})
-CRC_RING = Keyring.from_mapping(2, {1: ("md5", "specsecret"), 2: "crc"})
 
 
 def _fast(n):
@@ -33,28 +31,8 @@ def _fast(n):
                                            HealthCheck.data_too_large])
 
 
-def _synthetic_seeds():
-    sender = control.Sender("hbnode1", b"\xe9" * 16, 0x6b0a29f8)
-    nested = Message([("t", "x"), Field("kid", STRUCT, Message([
-        ("a", "1\n2"), Field("l", LIST, (b"p", b"qq")),
-        Field("g", STRUCT, Message([Field("b", BINARY, b"\x00\xff")]))])),
-        Field("z", COMPRESSED, b"\x78\x9c\x03\x00")])
-    msgs = [control.add_control_fields(control.status("active", 6000), sender, ts=7, seq=9),
-            control.add_control_fields(control.ns_rexmit("hbnode2", 35), sender, ts=7,
-                                       destuuid=b"\xaf" * 16),
-            control.add_control_fields(control.repnodes("n2", ["n1", "n2"]), sender, ts=1,
-                                       seq=2),
-            nested]
-    seeds = []
-    for msg in msgs:
-        seeds.append(sign_netstring(msg, RING))
-        seeds.append(sign_netstring(msg, CRC_RING, inner=False))
-        seeds.append(sign_classic(msg, RING, nul=True))
-    return seeds
-
-
 def _seeds():
-    seeds = _synthetic_seeds()
+    seeds = synthetic_seeds()
     for path in sorted(glob.glob(os.path.join(CAPTURES, "*.bin"))):
         with open(path, "rb") as fh:
             seeds.append(fh.read())
