@@ -51,6 +51,7 @@ class ResourceShell(object):
         self.verifying = set()  # type: set
         self.carrier = {}  # type: Dict[str, bool]
         self.releasing = set()  # type: set
+        self._ifnames = {}  # type: Dict[str, str]
         for group in haresources.groups:
             tokens = [r.token for r in group.resources]
             try:
@@ -95,19 +96,25 @@ class ResourceShell(object):
                 self._probe(key)
         elif isinstance(action, me.AnnounceVip):
             for key in action.groups:
-                for spec in self.ips.get(key, []):
-                    ifname = spec.ifname or self._ifname(spec)
+                for spec, ifname in self._vips(key):
                     if ifname:
                         self.announcer.announce(ifname, spec.ip)
         else:
             return False
         return True
 
-    def _ifname(self, spec):
-        try:
-            return ipaddr.resolve(spec)[0]
-        except ipaddr.IpResourceError:
-            return None
+    def _vips(self, key):
+        """(spec, interface name or None) for each VIP of `key`.  An interface derived from
+        the subnet (no `/eth0` in haresources) costs a netlink dump, so a found name is
+        kept; poll_links runs on every tick."""
+        for spec in self.ips.get(key, []):
+            ifname = spec.ifname or self._ifnames.get(spec.ip)
+            if ifname is None:
+                try:
+                    ifname = self._ifnames[spec.ip] = ipaddr.resolve(spec)[0]
+                except ipaddr.IpResourceError:
+                    ifname = None
+            yield spec, ifname
 
     def _acquire(self, key):
         self.releasing.discard(key)
@@ -121,8 +128,7 @@ class ResourceShell(object):
         def done(result):
             if result.ok:
                 log.info("group %s acquired in %.2f s", key, result.duration)
-                for spec in self.ips.get(key, []):
-                    ifname = spec.ifname or self._ifname(spec)
+                for spec, ifname in self._vips(key):
                     if ifname:
                         self.witness.watch(ifname, spec.ip,
                                            lambda ip, mac, ifname=ifname: self._suspect(key, ifname, ip, mac))
@@ -145,8 +151,7 @@ class ResourceShell(object):
         for key in list(self.maybe_held):
             if key in self.releasing:
                 continue
-            for spec in self.ips.get(key, []):
-                ifname = spec.ifname or self._ifname(spec)
+            for spec, ifname in self._vips(key):
                 if not ifname:
                     continue
                 up = has_carrier(ifname)
@@ -165,8 +170,7 @@ class ResourceShell(object):
         for key in self.maybe_held:
             if key in self.releasing:
                 continue
-            for spec in self.ips.get(key, []):
-                ifname = spec.ifname or self._ifname(spec)
+            for spec, ifname in self._vips(key):
                 if ifname and has_carrier(ifname) and ipaddr.is_present(spec):
                     log.info("announcing %s (%s)", spec.ip, why)
                     self.announcer.announce(ifname, spec.ip)
@@ -227,8 +231,7 @@ class ResourceShell(object):
             holders = [m for m in answers.values() if m]
             self.emit(me.VipAnswered(key, holders[0]) if holders else me.VipFree(key))
 
-        for spec in specs:
-            ifname = spec.ifname or self._ifname(spec)
+        for spec, ifname in self._vips(key):
             if ifname is None:
                 one(spec.ip, None)
                 continue
