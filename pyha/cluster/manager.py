@@ -29,6 +29,19 @@ Protocol (spec 1.7, 5.2-5.8, Appendix A), in heartbeat's own message shapes:
   `t=pyha-groups running=<keys>` follows every `resource` report: rsc_hold is per
   category ("local" = some or all of my groups), this says which groups really run, so a
   pyha peer knows exactly what it would take over from us.
+  `t=pyha-links down=<keys>` says for which groups an interface carrying their service
+  address has no carrier here (sent at comm-up and on every change).
+
+Carrier loss (issue 4 item 9).  When an interface carrying the address of a group we hold
+loses its carrier, clients cannot reach the group here, but heartbeat would wait for
+deadtime and ipfail.  We hand the affected groups over at once with the standby exchange
+(release before the peer acquires, as always) if the peer is up and stable, told us with
+`pyha-links` that its own interfaces for them have carrier, and, with ping nodes, reaches
+at least one and at least as many as we do.  A peer that never sent `pyha-links` (a
+genuine node) gives no such evidence: then ping arbitration and deadtime decide, as in
+heartbeat.  A node whose interface for a group has no carrier refuses to take it in a
+standby exchange, and a holder does not give a group back (auto_failback) while the
+peer's interface for it has no carrier; it does once the carrier returns.
 * What we report is what may run here (acquiring, running, releasing, stuck), plus
   categories without any group (heartbeat reports those too, A.3); a claim we could not
   act on (address answered, start failed) is not reported, so that it never makes the
@@ -107,7 +120,7 @@ from pyha.cluster.manager_events import (
     CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, WHICH_WORDS,
     Acquire, AnnounceVip, CommandResult, GroupAcquired, GroupAcquireFailed, GroupReleased,
     GroupReleaseFailed, ProbeVip, Release, Shutdown, ShutdownComplete, Standby, Takeover,
-    VipAnswered, VipConflict, VipFree,
+    VipAnswered, VipConflict, VipFree, VipLink,
 )
 
 # --- constants ----------------------------------------------------------------------
@@ -116,6 +129,7 @@ AUTO_FAILBACK_MODES = ("on", "off", "legacy")
 RSC_WORDS = ("none", "local", "foreign", "all")
 PING_MSG = "pyha-ping"          # our extension: how many ping nodes we reach
 GROUPS_MSG = "pyha-groups"      # our extension: which groups run here (rsc_hold is per category)
+LINKS_MSG = "pyha-links"        # our extension: groups whose service interface has no carrier here
 INFO_STARTUP = "req_our_resources()"
 MAX_PING = 10000
 
@@ -404,6 +418,7 @@ class _Peer(object):
         self.gave = None          # type: Optional[Tuple[Set[str], Optional[int]]]  # last standby done: (cats, seq)
         self.running = None       # type: Optional[Tuple[Set[str], Optional[int]]]  # pyha-groups: (keys, seq)
         self.holds_at = None      # type: Optional[float]  # when `holds` was last reported
+        self.links_down = None    # type: Optional[Tuple[Set[str], Optional[int]]]  # pyha-links: (keys, seq)
 
 
 class _Standby(object):
@@ -452,6 +467,8 @@ class Manager(object):
         self._ping_up = set()  # type: Set[str]
         self._ping_worse_since = None  # type: Optional[float]
         self._ping_next_try = None  # type: Optional[float]
+        self._links_down = OrderedDict()  # type: Dict[str, str]  # group key -> which interface
+        self._carrier_next_try = None  # type: Optional[float]
         self._prewarn_until = None  # type: Optional[float]
         self._prewarn_next = None  # type: Optional[float]
         self._last_report = None  # type: Optional[Tuple[str, bool]]
@@ -707,6 +724,16 @@ class Manager(object):
             return
         self._send([("t", PING_MSG), ("num_ping", "%d" % self._my_ping())])
 
+    def _send_links(self):
+        if not self.config.nice_failback or not any(g.vip for g in self._groups.values()):
+            return
+        self._send([("t", LINKS_MSG), ("down", " ".join(self._links_down))])
+
+    def _send_notes(self):
+        """Our extensions' state, for a peer that (re)starts or comes back."""
+        self._send_ping_count()
+        self._send_links()
+
     def _send_stonith(self, result):
         self._send([("t", "stonith"), ("node", self.peer), ("result", result)])
 
@@ -755,7 +782,7 @@ class Manager(object):
             self._send([("t", "starting")])
             self._phase_to(P_STARTING, "communication is up; asked %s what it holds (starting)" % self.peer)
             self._rqst_deadline = now + self.config.rqst_delay_ms / 1000.0
-            self._send_ping_count()
+            self._send_notes()
             if peer.state in (PEER_DEAD, PEER_LEFT, PEER_NEVER):
                 self._startup_alone(ev.reason)
             elif peer.starting_seen:
@@ -976,6 +1003,7 @@ class Manager(object):
         peer.report_seq = None
         peer.gave = None
         peer.running = None
+        peer.links_down = None
         peer.starting_seen = False
         self._me_pending = None
         peer.leaving = False
@@ -995,7 +1023,7 @@ class Manager(object):
             # generation are not retransmitted if lost, and without our report it would take
             # its groups after RQSTDELAY even while we run them.
             self._report(stable=self._stable())
-            self._send_ping_count()
+            self._send_notes()
 
     def _on_partition_healed(self, ev, now):
         if ev.node != self.peer:
@@ -1022,7 +1050,7 @@ class Manager(object):
             # `starting` is the protocol's way to ask (a stable genuine node just answers).
             self._send([("t", "starting")])
         self._report(stable=self._stable())
-        self._send_ping_count()
+        self._send_notes()
         # Once more a keepalive later: membership restarts sequence tracking for a peer it
         # had declared dead, so if this first report is lost it is never retransmitted.
         self._heal_resend_at = now + self._keepalive_s
@@ -1070,6 +1098,8 @@ class Manager(object):
             self._on_peer_ping(fields, now)
         elif t == GROUPS_MSG:
             self._on_peer_groups(fields, ev.seq if isinstance(ev.seq, int) else None)
+        elif t == LINKS_MSG:
+            self._on_peer_links(fields, ev.seq if isinstance(ev.seq, int) else None)
         elif t == "stonith":
             self._log(INFO, "%s reports stonith of %s: %s" % (self.peer, fields.get("node"), fields.get("result")))
 
@@ -1088,6 +1118,7 @@ class Manager(object):
         peer.holds_word = "none"
         peer.running = (set(), seq)
         peer.stable = False
+        peer.links_down = None  # it says again after its `starting` (a new generation numbers afresh)
         peer.leaving = False
         self._me_pending = None
         if seq is not None:
@@ -1098,7 +1129,7 @@ class Manager(object):
         if self._phase == P_WAITING:
             return  # answered at comm-up
         self._report(stable=self._stable())
-        self._send_ping_count()
+        self._send_notes()
         if self._phase == P_STARTING:
             self._startup_take("%s is starting too (its `starting` arrived), so it holds nothing" % self.peer)
         elif self.config.auto_failback == "on" and any(
@@ -1229,6 +1260,11 @@ class Manager(object):
                          "here to try again)" % (prefix, self._fmt(self._keys(groups=failed)),
                                                  failed[0].failed["error"]), WARNING)
             return
+        dark = [g for g in self._of(cats) if g.key in self._links_down]
+        if dark:
+            self._decide("%s  %s cannot be served here: %s has no carrier" % (
+                prefix, self._fmt(self._keys(groups=dark)), self._links_down[dark[0].key]), WARNING)
+            return
         sb.word = word
         sb.cats = cats
         sb.why = "peer"
@@ -1353,6 +1389,36 @@ class Manager(object):
             return  # an older one, overtaken
         keys = set(k for k in value.split() if k in self._groups)
         peer.running = (keys, seq)
+
+    def _on_peer_links(self, fields, seq):
+        value = fields.get("down")
+        if not isinstance(value, str):
+            self._log(WARNING, "%s from %s without down field ignored" % (LINKS_MSG, self.peer))
+            return
+        peer = self._peer
+        if seq is not None and peer.links_down is not None and peer.links_down[1] is not None \
+                and seq < peer.links_down[1]:
+            return  # an older one, overtaken
+        keys = set(k for k in value.split() if k in self._groups)
+        before = peer.links_down[0] if peer.links_down is not None else set()
+        peer.links_down = (keys, seq)
+        if keys - before:
+            self._decide("%s has no carrier for %s" % (self.peer, self._fmt(sorted(keys - before))), WARNING)
+        back = before - keys
+        if back:
+            self._decide("%s has its carrier back for %s" % (self.peer, self._fmt(sorted(back))))
+            if self.config.auto_failback == "on" and any(
+                    g.key in back and g.node == self.peer and g.state in _RUNNING_STATES
+                    for g in self._groups.values()):
+                self._failback_needed = True
+
+    def _peer_link_down(self, groups):
+        # type: (Iterable[_Group]) -> List[str]
+        """Keys of `groups` the peer said it could not serve (no carrier there)."""
+        down = self._peer.links_down
+        if down is None:
+            return []
+        return [g.key for g in groups if g.key in down[0]]
 
     def _peer_runs(self, g):
         # type: (_Group) -> Optional[bool]
@@ -1504,6 +1570,26 @@ class Manager(object):
                 g.key, p.mac, self._interval_s)
         self._decide(text, WARNING)
 
+    def _on_vip_link(self, ev, now):
+        g = self._group_for(ev)
+        if g is None:
+            return
+        was_down = g.key in self._links_down
+        if bool(ev.up) != was_down:
+            return  # no change
+        if ev.up:
+            del self._links_down[g.key]
+            self._decide("the carrier is back for %s" % g.key)
+        else:
+            detail = ev.detail if isinstance(ev.detail, str) and ev.detail else "an interface"
+            self._links_down[g.key] = detail
+            self._carrier_next_try = None
+            self._decide("%s has no carrier: %s cannot be served here%s" % (
+                detail, g.key, " (I hold it)" if g.state == G_HELD else ""),
+                WARNING if g.state in _RUNNING_STATES else INFO)
+        if self._phase in (P_STARTING, P_RUNNING):
+            self._send_links()
+
     def _on_vip_conflict(self, ev, now):
         g = self._group_for(ev)
         if g is None:
@@ -1631,6 +1717,7 @@ class Manager(object):
         VipFree: _on_vip_free,
         VipAnswered: _on_vip_answered,
         VipConflict: _on_vip_conflict,
+        VipLink: _on_vip_link,
         Standby: _on_standby_cmd,
         Takeover: _on_takeover_cmd,
         Shutdown: _on_shutdown,
@@ -1918,16 +2005,21 @@ class Manager(object):
             if not ok:
                 self._decide("cannot hand %s to %s after its start failure: %s" % (g.key, self.peer, why), ERROR)
             return True
-        # 3. Ping arbitration: we reach fewer ping nodes than the peer.
+        # 3. Carrier loss here, the peer can serve: hand over at once.
+        if self._carrier_check(now):
+            return True
+        # 4. Ping arbitration: we reach fewer ping nodes than the peer.
         if self._ping_check(now):
             return True
-        # 4. auto_failback on: give the peer's groups back once it is stable.
+        # 5. auto_failback on: give the peer's groups back once it is stable.
         if self._failback_needed and peer.stable:
             theirs = [g for g in self._groups.values() if g.node == self.peer and g.state in _RUNNING_STATES]
             if not theirs:
                 self._failback_needed = False
             elif cfg.ping_targets and peer.ping is not None and peer.ping < self._my_ping():
                 pass  # it would hand them straight back; wait for its ping count to recover
+            elif self._peer_link_down(theirs):
+                pass  # it cannot serve them; wait for its carrier (it tells us)
             else:
                 self._failback_needed = False
                 ok, why = self._start_standby("foreign", "auto_failback: %s is back and stable, giving its "
@@ -1935,7 +2027,7 @@ class Manager(object):
                 if not ok:
                     self._decide("auto failback delayed: %s" % why, WARNING)
                 return True
-        # 5. Nobody holds my groups (e.g. the peer restarted after holding them): take them.
+        # 6. Nobody holds my groups (e.g. the peer restarted after holding them): take them.
         if peer.stable and self.me not in mine and self.me not in peer.holds:
             mine_groups = [g for g in self._of({self.me}) if g.failed is None]
             if mine_groups:
@@ -1945,6 +2037,29 @@ class Manager(object):
                 self._decide(reason, WARNING)
                 return True
         return False
+
+    def _carrier_check(self, now):
+        # type: (float) -> bool
+        cfg = self.config
+        peer = self._peer
+        dark = [g for g in self._groups.values() if g.state == G_HELD and g.key in self._links_down]
+        if not dark or not peer.stable or peer.links_down is None:
+            return False
+        if self._carrier_next_try is not None and now < self._carrier_next_try - _EPS:
+            return False
+        if self._peer_link_down(dark):
+            return False  # it cannot serve them either
+        if cfg.ping_targets and (peer.ping is None or peer.ping < max(1, self._my_ping())):
+            return False  # no evidence it is better placed; ping arbitration decides
+        self._carrier_next_try = now + cfg.standby_timeout_ms / 1000.0
+        cats = set(g.node for g in dark)
+        ping = " and reaches %d of %d ping nodes" % (peer.ping, len(cfg.ping_targets)) if cfg.ping_targets else ""
+        ok, why = self._start_standby(self._word(cats), "%s has no carrier (carrying %s); %s has carrier for "
+                                      "them%s" % (self._links_down[dark[0].key], self._fmt([g.key for g in dark]),
+                                                  self.peer, ping), "carrier")
+        if not ok:
+            self._decide("carrier hand-over delayed: %s" % why, WARNING)
+        return True
 
     def _ping_check(self, now):
         # type: (float) -> bool
@@ -1992,6 +2107,9 @@ class Manager(object):
                 cands.append(self._rqst_deadline - self.config.rqst_delay_ms / 2000.0)
         if self._prewarn_until is not None and self._prewarn_next is not None:
             cands.append(self._prewarn_next)
+        if self._carrier_next_try is not None and any(
+                g.state == G_HELD and g.key in self._links_down for g in self._groups.values()):
+            cands.append(self._carrier_next_try)
         if self._ping_worse_since is not None:
             cands.append(self._ping_worse_since + self.config.ping_giveup_delay_ms / 1000.0)
             if self._ping_next_try is not None:
@@ -2050,7 +2168,9 @@ class Manager(object):
                 "holds_groups": peer_groups, "stable": peer.stable, "starting_seen": peer.starting_seen,
                 "leaving": peer.leaving, "ping": peer.ping, "dead_reason": peer.dead_reason,
                 "running_groups": sorted(peer.running[0]) if peer.running is not None else None,
+                "no_carrier_groups": sorted(peer.links_down[0]) if peer.links_down is not None else None,
             },
+            "no_carrier": dict(self._links_down),
             "ping": {"targets": list(self.config.ping_targets), "up": sorted(self._ping_up),
                      "count": self._my_ping()},
             "failback_needed": self._failback_needed,

@@ -73,6 +73,16 @@ class VipConflict(_Value):
     _fields = __slots__
 
 
+class VipLink(_Value):
+    """The interfaces carrying the service addresses of `group` all have carrier here
+    (`up`), or one of them lost it (`detail` names which).  Sent by the shell for every
+    group with an address, at start and on every change, held or not: the peer needs to
+    know whether it could serve a group before we hand it over."""
+    __slots__ = ("group", "up", "detail")
+    _fields = __slots__
+    _defaults = {"detail": ""}
+
+
 # --- inputs from the operator (control socket) ----------------------------------------
 
 class Standby(_Value):
@@ -97,7 +107,7 @@ class Shutdown(_Value):
 
 
 INPUTS = (GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
-          VipFree, VipAnswered, VipConflict, Standby, Takeover, Shutdown)
+          VipFree, VipAnswered, VipConflict, VipLink, Standby, Takeover, Shutdown)
 
 
 # --- outputs: what the shell should do ------------------------------------------------

@@ -191,6 +191,8 @@ class Daemon(object):
         else:
             self.manager = NullManager(self.name)
         self.resources = None  # type: Any
+        self.linkwatch = None  # type: Any
+        self.realtime = "normal (not started by `pyha daemon`)"  # what make_realtime said
         self.guardian = None  # type: Any
         self.watchdog = None  # type: Any
         self.command_results = []  # type: List[Any]
@@ -246,6 +248,14 @@ class Daemon(object):
                                            guardian=self.guardian, resource_d=resource_d)
             for problem in self.resources.problems:
                 log.error("%s", problem)
+            if any(self.resources.ips.values()):
+                from pyha.resources.linkwatch import LinkWatch
+                try:
+                    self.linkwatch = LinkWatch()
+                    self.loop.add_reader(self.linkwatch, self._on_link_change)
+                except OSError as exc:
+                    log.warning("cannot watch link changes over netlink (%s): carrier is checked "
+                                "only once per keepalive", exc)
         os.makedirs(self.settings.run_dir, mode=0o755, exist_ok=True)
         self.control = ControlServer(self.loop, self.settings.control_path, self._on_control)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -291,6 +301,17 @@ class Daemon(object):
             self._dispatch(self.manager.tick(now), now)
         if self.resources is not None:
             self.resources.poll_links()
+        self._arm_tick()
+
+    def _on_link_change(self):
+        try:
+            self.linkwatch.drain()
+        except OSError as exc:
+            log.warning("netlink link watch failed (%s): carrier is checked once per keepalive", exc)
+            self.loop.remove_reader(self.linkwatch)
+            self.linkwatch.close()
+            self.linkwatch = None
+        self.resources.poll_links()
         self._arm_tick()
 
     def _drop(self, code, detail, medium=""):
@@ -456,7 +477,7 @@ class Daemon(object):
             "media": [{"name": m.name, "describe": m.describe(), "send_errors": getattr(m, "send_errors", 0)}
                       for m in self.media],
             "packets_received": self.received, "packets_sent": self.sent,
-            "dropped": dict(self.drops), "stopping": self._stopping,
+            "dropped": dict(self.drops), "stopping": self._stopping, "scheduling": self.realtime,
         }
         snap["resources"] = self.manager.snapshot(now)
         if self.watchdog is not None:
@@ -523,6 +544,9 @@ class Daemon(object):
         self.loop.call_later(LEAVE_LINGER_S, self.loop.stop)
 
     def _shutdown_io(self):
+        if self.linkwatch is not None:
+            self.loop.remove_reader(self.linkwatch)
+            self.linkwatch.close()
         if self.resources is not None:
             self.resources.close()
         if self.guardian is not None:

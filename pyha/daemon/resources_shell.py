@@ -49,7 +49,8 @@ class ResourceShell(object):
         self.maybe_held = OrderedDict()  # type: Dict[str, bool]
         self.problems = []  # type: List[str]
         self.verifying = set()  # type: set
-        self.carrier = {}  # type: Dict[str, bool]
+        self.carrier = {}  # type: Dict[Any, bool]  # (group, interface) -> carrier, while held
+        self.link_ok = {}  # type: Dict[str, bool]  # group -> all its VIP interfaces have carrier
         self.releasing = set()  # type: set
         self._ifnames = {}  # type: Dict[str, str]
         for group in haresources.groups:
@@ -145,18 +146,37 @@ class ResourceShell(object):
 
     def poll_links(self):
         # type: () -> None
-        """Called every tick: when a VIP's interface gets its carrier back while we hold
-        the VIP, announce it.  Neighbours (and the switch) may have learnt the peer's MAC
-        while our link was down, and after a partition heal nobody else will tell them."""
+        """Called on every tick and whenever netlink says a link changed.
+
+        For every group with a service address, tell the manager whether all its
+        interfaces have carrier (`VipLink`, once at start and then on every change, held
+        or not: the peer must know whether we could take a group before it hands it to
+        us).  When a VIP's interface gets its carrier back while we hold the VIP, announce
+        it: neighbours (and the switch) may have learnt the peer's MAC while our link was
+        down, and after a partition heal nobody else will tell them."""
+        seen = {}  # type: Dict[str, bool]
+        for key in self.ips:
+            dark = []  # type: List[str]
+            for spec, ifname in self._vips(key):
+                if not ifname:
+                    continue
+                if ifname not in seen:
+                    seen[ifname] = has_carrier(ifname)
+                if not seen[ifname]:
+                    dark.append(ifname)
+            ok = not dark
+            if self.link_ok.get(key) != ok:
+                self.link_ok[key] = ok
+                self.emit(me.VipLink(key, ok, "" if ok else ", ".join(dark)))
         for key in list(self.maybe_held):
             if key in self.releasing:
                 continue
             for spec, ifname in self._vips(key):
-                if not ifname:
+                if not ifname or ifname not in seen:
                     continue
-                up = has_carrier(ifname)
-                was = self.carrier.get(ifname)
-                self.carrier[ifname] = up
+                up = seen[ifname]
+                was = self.carrier.get((key, ifname))
+                self.carrier[(key, ifname)] = up
                 if up and was is False:
                     log.info("%s has its carrier back; announcing %s", ifname, spec.ip)
                     self.announcer.announce(ifname, spec.ip)
@@ -206,6 +226,8 @@ class ResourceShell(object):
             if result.ok:
                 log.info("group %s released in %.2f s", key, result.duration)
                 self.maybe_held.pop(key, None)
+                for k in [k for k in self.carrier if k[0] == key]:
+                    del self.carrier[k]
                 self._tell_guardian()
                 self.emit(me.GroupReleased(key))
             else:

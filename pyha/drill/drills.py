@@ -126,6 +126,7 @@ class Cluster(object):
         meta = scenario.load_meta(lab)
         self.kinds = meta.get("daemons") or {"HA1": meta.get("peer_daemon", "pyha"), "HA2": "pyha"}
         self.profile = meta.get("profile", "tutorial")
+        self.nginx_init = meta.get("nginx_init", "debian")  # labs from before the option: stock script
 
     def node(self, name):
         return self.lab.node(name)
@@ -282,7 +283,7 @@ def drill_halt(cluster, obs, res):
     _common_checks(res, dead + 2.0, "HA2")
     t1 = time.monotonic()
     cluster.node("HA1").power_on()
-    scenario.setup_web(cluster.node("HA1"))
+    scenario.setup_web(cluster.node("HA1"), cluster.nginx_init)
     scenario.start_nginx(cluster.node("HA1"))
     cluster.start_daemon("HA1")
     _failback(res, cluster, obs, t1)
@@ -356,6 +357,14 @@ def drill_nic_down(cluster, obs, res):
     time.sleep(0.5)
     _measure(res, obs, t0, "HA2", None)
     _common_checks(res, None, "HA2")
+    if cluster.kinds["HA1"] == "pyha" and cluster.kinds["HA2"] == "pyha":
+        # pyha hands over on the carrier loss itself (issue 4 item 9), not after ping
+        # arbitration or deadtime; the outage is then the services' stop and start.
+        st = cluster.status("HA1") or {}
+        reasons = [d.get("reason", "") for d in st.get("resources", {}).get("decisions", [])]
+        res.check("HA1 handed over because eth0 lost its carrier",
+                  any("eth0 has no carrier (carrying" in r for r in reasons),
+                  "decisions: %s" % "; ".join(reasons[-3:]))
     t1 = time.monotonic()
     cluster.node("HA1").link_up("eth0")
     _failback(res, cluster, obs, t1)

@@ -27,7 +27,7 @@ from pyha.cluster.manager import Manager, ManagerConfig
 from pyha.cluster.manager_events import (
     INPUTS, Acquire, AnnounceVip, GroupAcquired, GroupAcquireFailed, GroupReleased,
     GroupReleaseFailed, ProbeVip, Release, Shutdown, ShutdownComplete, VipAnswered, VipConflict,
-    VipFree,
+    VipFree, VipLink,
 )
 from pyha.cluster.membership import Membership, MembershipConfig
 from simnet import SimNet
@@ -66,12 +66,20 @@ class World(object):
         self.changes = []          # (time, key, frozenset of holders) after every change
         self.duplicates = []       # [start, end or None, key, holders]
         self._open = {}            # key -> index into duplicates
+        self.dark = set()          # nodes whose service interface has no carrier
 
     def holders(self, key):
         return set(self.running[key])
 
+    def serving(self, key):
+        """Holders clients can reach: a node without carrier on the VIP's interface holds
+        the address, but nobody hears it answer (the lab counts a duplicate the same way)."""
+        if not self.groups[key].vip:
+            return set(self.running[key])
+        return set(self.running[key]) - self.dark
+
     def _changed(self, now, key):
-        holders = frozenset(self.running[key])
+        holders = frozenset(self.serving(key))
         self.changes.append((now, key, holders))
         if len(holders) > 1 and key not in self._open:
             self._open[key] = len(self.duplicates)
@@ -85,12 +93,34 @@ class World(object):
         others = set(self.running[key])
         self.running[key].add(node)
         self._changed(now, key)
-        if self.conflicts and self.groups[key].vip:
-            for other in others:
+        if self.conflicts and self.groups[key].vip and node not in self.dark:
+            for other in others - self.dark:
                 for who, mac in ((other, mac_of(node)), (node, mac_of(other))):
                     stack = self.stacks.get(who)
                     if stack is not None:
                         stack.shell.notify(now, VipConflict(key, mac))
+
+    def set_dark(self, now, node, dark):
+        """The service interface of `node` loses (True) or regains its carrier.  On its
+        return the node announces what it holds (resources_shell.poll_links), so another
+        holder's witness sees the conflict."""
+        if dark == (node in self.dark):
+            return
+        if dark:
+            self.dark.add(node)
+        else:
+            self.dark.discard(node)
+        stack = self.stacks.get(node)
+        if stack is not None:
+            stack.shell.carrier(now, not dark)
+        for key in self.running:
+            self._changed(now, key)
+            if dark or not self.conflicts or not self.groups[key].vip or node not in self.running[key]:
+                continue
+            for other in self.running[key] - self.dark - {node}:
+                stack = self.stacks.get(other)
+                if stack is not None:
+                    stack.shell.notify(now, VipConflict(key, mac_of(node)))
 
     def take_down(self, now, node, key):
         if node in self.running[key]:
@@ -102,7 +132,9 @@ class World(object):
             self.take_down(now, node, key)
 
     def probe(self, node, key):
-        others = sorted(self.running[key] - {node})
+        if node in self.dark:
+            return VipAnswered(key, "none (eth0 has no carrier here)")
+        others = sorted(self.serving(key) - {node})
         return VipAnswered(key, mac_of(others[0])) if others else VipFree(key)
 
 
@@ -129,6 +161,11 @@ class FakeShell(object):
 
     def notify(self, now, event):
         self._push(now, "event", event)
+
+    def carrier(self, now, up):
+        for key, g in self.world.groups.items():
+            if g.vip:
+                self.notify(now, VipLink(key, up, "" if up else "eth0"))
 
     def take(self, now, action):
         self.actions.append((now, action))
@@ -325,6 +362,8 @@ class Cluster(object):
         opts = dict(self.shell_opts.get("*", {}))
         opts.update(self.shell_opts.get(name, {}))
         shell = FakeShell(name, self.world, **opts)
+        if name in self.world.dark:
+            shell.carrier(start_at, False)  # the daemon's first poll of the links says so
         stack = NodeStack(name, self.world, self.mconfig(name), self.rconfig(name), rng, shell,
                           start_at=start_at, exit_after_s=self.exit_after_s)
         self.world.stacks[name] = stack
@@ -393,6 +432,15 @@ class Cluster(object):
             for m in (media or self.media):
                 net.media[m].cut(a, b, both_ways)
         self.net.at(when, doit)
+
+    def nic(self, when, node, up):
+        """The public (service) interface of `node` loses or regains its carrier; the ping
+        nodes sit behind it."""
+        def doit(net):
+            self.world.set_dark(net.now, node, not up)
+            for p in net.pings.values():
+                (p.unreachable_from.discard if up else p.unreachable_from.add)(node)
+        self.at(when, doit)
 
     def restore(self, when, media=None):
         def doit(net):

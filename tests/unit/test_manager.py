@@ -17,6 +17,7 @@ from pyha.cluster.manager import (
 from pyha.cluster.manager_events import (
     Acquire, CommandResult, GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
     ProbeVip, Release, Shutdown, ShutdownComplete, Standby, Takeover, VipAnswered, VipConflict, VipFree,
+    VipLink,
 )
 
 VIP = "192.0.2.100/24/eth0"
@@ -60,9 +61,11 @@ class Drive(object):
 
 
 def sends(acts, extensions=False):
-    """Messages sent, as field tuples; pyha's own pyha-groups notes left out unless asked."""
+    """Messages sent, as field tuples; pyha's own pyha-groups and pyha-links notes left out
+    unless asked (True: all of them; a type: that one)."""
     return [tuple(a.fields.items()) for a in acts
-            if isinstance(a, Send) and (extensions or a.fields.get("t") != "pyha-groups")]
+            if isinstance(a, Send) and (extensions is True or a.fields.get("t") == extensions
+                                        or a.fields.get("t") not in ("pyha-groups", "pyha-links"))]
 
 
 def of(acts, kind):
@@ -499,6 +502,92 @@ def test_ping_loss_hands_over_only_with_evidence():
     acts = d.tick(2.0)
     assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me"))]
     assert "I reach 0 of 1 ping nodes, ha2 reaches 1" in d.m.last_decision
+
+
+# --- carrier loss on the service interface (issue 4 item 9) ------------------------------------
+
+def links(down=""):
+    return (("t", "pyha-links"), ("down", down))
+
+
+def test_carrier_loss_hands_over_at_once_when_the_peer_can_serve():
+    d = running_pair()
+    d.msg("pyha-links", down="")
+    acts = d(VipLink(VIP, False, "eth0"), 1.0)
+    # the peer hears it (it must not give the group back to us) and is asked to take it
+    assert sends(acts, "pyha-links") == [links(VIP), (("t", "ask_resources"), ("rsc_hold", "local"), ("info", "me"))]
+    assert "eth0 has no carrier (carrying [%s]); ha2 has carrier for them" % VIP in d.m.last_decision
+    acts = d.msg("ask_resources", rsc_hold="local", info="other")
+    assert of(acts, Release)[0].groups == (VIP,)
+    acts = d(GroupReleased(VIP), 0.1)
+    assert sends(acts, "pyha-links") == [(("t", "ask_resources"), ("rsc_hold", "local"), ("info", "done"))]
+    # the carrier comes back: we say so, and take nothing back by ourselves
+    acts = d(VipLink(VIP, True), 5.0)
+    assert sends(acts, "pyha-links") == [links("")] and not of(acts, Acquire)
+
+
+def test_carrier_loss_without_evidence_from_the_peer_waits():
+    d = running_pair()  # the peer never said pyha-links: a genuine heartbeat node
+    acts = d(VipLink(VIP, False, "eth0"), 1.0)
+    acts += d.tick(30.0)
+    assert sends(acts, "pyha-links") == [links(VIP)]
+    # nor when the peer has no carrier either
+    d = running_pair()
+    d.msg("pyha-links", down=VIP + " 192.0.2.101/24/eth0")
+    acts = d(VipLink(VIP, False, "eth0"), 1.0) + d.tick(30.0)
+    assert sends(acts, "pyha-links") == [links(VIP)]
+    assert d.m.snapshot()["peer_state"]["no_carrier_groups"] == [VIP, "192.0.2.101/24/eth0"]
+    # and with ping nodes only when the peer reaches at least as many as we do
+    d = Drive(mk(ping_targets=("192.0.2.254",)))
+    d(PingUp("192.0.2.254", "answers"))
+    d.up()
+    d.msg("starting")
+    hold(d)
+    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    d.msg("pyha-links", down="")
+    d.msg("pyha-ping", num_ping="0")
+    acts = d(VipLink(VIP, False, "eth0"), 1.0) + d.tick(1.0)
+    assert not [m for m in sends(acts, "pyha-links") if m[0] == ("t", "ask_resources")]
+    acts = d.msg("pyha-ping", num_ping="1")
+    assert (("t", "ask_resources"), ("rsc_hold", "local"), ("info", "me")) in sends(acts, "pyha-links")
+
+
+def test_no_carrier_here_refuses_a_standby_request():
+    d = running_pair()
+    d(VipLink("192.0.2.101/24/eth0", False, "eth0"))
+    acts = d.msg("ask_resources", rsc_hold="local", info="me")
+    assert not sends(acts, "pyha-links")
+    assert d.m.last_decision == ("standby message [me] from ha2 ignored.  [192.0.2.101/24/eth0] cannot be "
+                                 "served here: eth0 has no carrier")
+
+
+def test_failback_waits_for_the_peers_carrier():
+    d = running_pair()
+    # we took ha2's group after its death; ha2 returns but its eth0 has no carrier
+    d(NodeDead("ha2", "dead"), 1.0)
+    take_from_dead(d, "192.0.2.101/24/eth0")
+    d(NodeRestarted("ha2", 1, 2, "Heartbeat restart on node ha2"), 5.0)
+    d(NodeUp("ha2", "active", "back"))
+    d.msg("starting")
+    d.msg("pyha-links", down="192.0.2.101/24/eth0")
+    d.out = []
+    d.msg("resource", rsc_hold="none", rtype="full", isstable="1")
+    d.tick(10.0)
+    assert not [m for m in sends(d.out, "pyha-links") if m[0] == ("t", "ask_resources")]
+    acts = d.msg("pyha-links", down="")
+    assert (("t", "ask_resources"), ("rsc_hold", "foreign"), ("info", "me")) in sends(acts, "pyha-links")
+    assert "auto_failback" in d.m.last_decision
+
+
+def test_bad_links_messages_are_ignored():
+    d = running_pair()
+    d(Deliver("ha2", "pyha-links", {"t": "pyha-links"}, "eth0", 50))
+    d(Deliver("ha2", "pyha-links", {"t": "pyha-links", "down": "nosuch " + VIP}, "eth0", 51))
+    d(Deliver("ha2", "pyha-links", {"t": "pyha-links", "down": ""}, "eth0", 49))  # older: overtaken
+    assert d.m.snapshot()["peer_state"]["no_carrier_groups"] == [VIP]
+    d(VipLink("nosuch", False, "eth0"))
+    d(VipLink(VIP, True))  # no change: nothing said
+    assert not sends(d.out, "pyha-links")
 
 
 # --- robustness ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ EVENTS_ALL = st.one_of(
     st.tuples(st.just("cut"), duration),
     st.tuples(st.just("oneway"), node, duration),
     st.tuples(st.just("pingloss"), node, duration),
+    st.tuples(st.just("nicdown"), node, duration),
     st.tuples(st.just("standby"), node, which),
     st.tuples(st.just("takeover"), node, which),
     st.tuples(st.just("noise")),
@@ -57,6 +58,7 @@ EVENTS_NO_CUT = st.one_of(
     st.tuples(st.just("restart"), node),
     st.tuples(st.just("stop"), node),
     st.tuples(st.just("pingloss"), node, duration),
+    st.tuples(st.just("nicdown"), node, duration),
     st.tuples(st.just("standby"), node, which),
     st.tuples(st.just("takeover"), node, which),
     st.tuples(st.just("noise")),
@@ -174,6 +176,11 @@ class Run(object):
             c.at(t, lambda net: net.pings["192.0.2.254"].unreachable_from.add(n))
             c.at(t + dur, lambda net: net.pings["192.0.2.254"].unreachable_from.discard(n))
             self.executed.append((t, "pingloss", n))
+        elif kind == "nicdown":
+            n, dur = ev[1], ev[2]
+            c.nic(t, n, False)
+            c.nic(t + dur, n, True)
+            self.executed.append((t, "nicdown", n))
         elif kind == "standby":
             c.command(t, ev[1], Standby(ev[2]))
             self.executed.append((t, "standby", ev[1]))
@@ -191,7 +198,7 @@ class Run(object):
         snap = self.c.stacks[other].manager.snapshot(net.now)
         if snap["phase"] != "running" or snap["peer_state"]["state"] != "up":
             return out
-        if any(m.cuts for m in net.media.values()):
+        if any(m.cuts for m in net.media.values()) or self.c.world.dark:
             return out
         known = snap["peer_state"]["holds_groups"] or []
         for key in self.keys:

@@ -219,6 +219,41 @@ def test_ping_loss_on_both_sides_moves_nothing():
     assert not [a for t, a in c.actions("ha1", "Release")]
 
 
+# --- carrier loss on the service interface (issue 4 item 9) ---------------------------------
+
+def test_nic_down_on_the_holder_hands_over_at_once_and_comes_back():
+    c = Cluster(ping=("192.0.2.254",))
+    c.nic(30, "ha1", up=False)
+    c.nic(45, "ha1", up=True)
+    c.run_until(44)
+    assert c.holders() == {"ha2"}
+    # the holder's shell notices within ms; the exchange takes a few messages, the release
+    # 0.3 s and the acquisition 0.5 s of the fake shell: no deadtime, no ping arbitration
+    assert when_held(c, "ha2") - 30 < 1.0
+    assert any("eth0 has no carrier (carrying" in r for r in reasons(c, "ha1"))
+    c.run_until(60)
+    assert c.holders() == {"ha1"}  # auto_failback on, once its carrier is back
+    no_duplicates(c)
+
+
+def test_nic_down_on_both_nodes_moves_nothing():
+    c = Cluster()
+    c.nic(30, "ha2", up=False)
+    c.nic(31, "ha1", up=False)
+    c.run_until(60)
+    assert c.holders() == {"ha1"}
+    assert not [a for t, a in c.actions("ha1", "Release")]
+
+
+def test_nic_down_on_the_standby_never_gets_it_the_group():
+    c = Cluster(ping=("192.0.2.254",))
+    c.nic(30, "ha2", up=False)
+    c.command(35, "ha1", Standby("all"))
+    c.run_until(50)
+    assert c.holders() == {"ha1"}
+    assert any("cannot be served here: eth0 has no carrier" in r for r in reasons(c, "ha2"))
+
+
 # --- partitions (spec 5.7) -------------------------------------------------------------------
 
 def test_heartbeat_cut_with_vip_witness_never_two_holders():
