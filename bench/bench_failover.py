@@ -7,7 +7,11 @@ the VIP every 20 ms: graceful restart of the holder, holder powered off, daemon
 SIGKILLed, heartbeat link cut.  Printed per drill: client-visible outage (longest run of
 failed requests) and duplicate-VIP time (both nodes holding the VIP on an up interface).
 
-Usage (root): python bench/bench_failover.py [--drills restart,halt,kill,link-down] [--json]
+Usage (root): python bench/bench_failover.py [--drills restart,halt,kill,link-down,nic-down]
+              [--nginx-init el|debian] [--json]
+The graceful figures include the service's stop: `--nginx-init debian` uses Debian's
+stock script, whose every stop sleeps 1 s (both daemons pay it); the default stops like
+EL's script (pyha/lab/nginxinit.py).
 Targets (issue 4): graceful < 0.2 s, powered off < deadtime + 0.2 s (< 0.3 s fast),
 0 s duplicate VIP everywhere (heartbeat: 8 s after SIGKILL or a cut heartbeat link).
 """
@@ -44,7 +48,8 @@ SETUPS = [
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--drills", default="restart,halt,kill,link-down")
+    ap.add_argument("--drills", default="restart,halt,kill,link-down,nic-down")
+    ap.add_argument("--nginx-init", default="el", choices=scenario.NGINX_INITS)
     ap.add_argument("--interval", type=float, default=0.02, help="client probe interval (s)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -53,7 +58,8 @@ def main():
     rows = []
     for d1, d2, profile, edit, label in SETUPS:
         scenario.down(PREFIX)
-        lab = scenario.up(prefix=PREFIX, profile=profile, peer_daemon=d1, daemon=d2, hacf_edit=edit)
+        lab = scenario.up(prefix=PREFIX, profile=profile, peer_daemon=d1, daemon=d2, hacf_edit=edit,
+                          nginx_init=args.nginx_init)
         try:
             for name in args.drills.split(","):
                 res = drills.run(lab, name, probe_interval=args.interval)
@@ -68,7 +74,8 @@ def main():
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("\n%-42s %-10s %10s %12s" % ("setup", "drill", "outage s", "dup VIP s"))
+    print("\nnginx init script: %s" % args.nginx_init)
+    print("%-42s %-10s %10s %12s" % ("setup", "drill", "outage s", "dup VIP s"))
     for r in rows:
         print("%-42s %-10s %10s %12s" % (r["setup"], r["drill"], r["outage_s"], r["duplicate_vip_s"]))
     by = {(r["setup"], r["drill"]): r for r in rows}

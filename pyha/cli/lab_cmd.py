@@ -29,6 +29,9 @@ def up(
     profile: str = typer.Option("tutorial", "--profile", help="tutorial (keepalive 2 s, deadtime 30 s) or fast."),
     peer_daemon: str = typer.Option("pyha", "--peer-daemon", help="HA1 runs pyha or genuine heartbeat."),
     prefix: str = typer.Option("pyhalab", "--prefix", help="Namespace name prefix."),
+    nginx_init: str = typer.Option("el", "--nginx-init",
+                                   help="el: nginx's init script stops like EL's (signal, wait for exit); "
+                                        "debian: the stock script (sleeps 1 s in every stop)."),
 ):
     """Build HA1, HA2, a gateway and a client; nginx on both nodes; `pyha init`; start the daemons."""
     from pyha.lab import LabError, scenario
@@ -37,8 +40,10 @@ def up(
         fail("--profile must be tutorial or fast", code=2)
     if peer_daemon not in ("pyha", "heartbeat"):
         fail("--peer-daemon must be pyha or heartbeat", code=2)
+    if nginx_init not in scenario.NGINX_INITS:
+        fail("--nginx-init must be el or debian", code=2)
     try:
-        scenario.up(prefix=prefix, profile=profile, peer_daemon=peer_daemon,
+        scenario.up(prefix=prefix, profile=profile, peer_daemon=peer_daemon, nginx_init=nginx_init,
                     progress=lambda text: typer.echo("lab: " + text))
     except LabError as exc:
         fail(str(exc))
@@ -67,7 +72,8 @@ def status(prefix: str = typer.Option("pyhalab", "--prefix"), json_out: bool = t
         fail(str(exc), code=3)
         return
     cluster = Cluster(lab)
-    out = {"profile": cluster.profile, "nodes": {}, "vip_holders": scenario.vip_holders(lab),
+    out = {"profile": cluster.profile, "nginx_init": scenario.load_meta(lab).get("nginx_init", "debian"),
+           "nodes": {}, "vip_holders": scenario.vip_holders(lab),
            "client_gets": scenario.curl_vip(lab)}
     for name in scenario.NODES:
         node = lab.node(name)
@@ -77,7 +83,7 @@ def status(prefix: str = typer.Option("pyhalab", "--prefix"), json_out: bool = t
     if json_out:
         print_json(out)
         return
-    typer.echo("lab %s (profile %s)" % (prefix, cluster.profile))
+    typer.echo("lab %s (profile %s, nginx init script %s)" % (prefix, cluster.profile, out["nginx_init"]))
     for name, n in out["nodes"].items():
         typer.echo("  %-4s %-8s %s %s" % (name, "on" if n["powered"] else "off", n["daemon"],
                                           "running" if n["daemon_running"] else "stopped"))

@@ -66,8 +66,12 @@ def run_pyha(node, *args, **kw):
     return node.exec(pyha_argv(*args), env=_env(), **kw)
 
 
-def setup_web(node):
-    """Private /etc/nginx and /var/www inside `node`, page body = the node's name."""
+NGINX_INITS = ("el", "debian")
+
+
+def setup_web(node, nginx_init="el"):
+    """Private /etc/nginx and /var/www inside `node`, page body = the node's name; with
+    `nginx_init` "el", pyha.lab.nginxinit's script over /etc/init.d/nginx (see there)."""
     base = node.host_path("/var/lib/pyha/lab")
     conf, www = os.path.join(base, "nginx"), os.path.join(base, "www")
     if os.path.isdir(conf):
@@ -86,6 +90,14 @@ def setup_web(node):
         f.write("%s\n" % node.name)
     script = ("set -e; mount --bind /var/lib/pyha/lab/nginx /etc/nginx; "
               "mkdir -p /var/www; mount --bind /var/lib/pyha/lab/www /var/www; mkdir -p /var/log/nginx")
+    if nginx_init == "el":
+        from pyha.lab.nginxinit import NGINX_INIT
+        with open(os.path.join(base, "nginx-init"), "w") as f:
+            f.write(NGINX_INIT)
+        os.chmod(os.path.join(base, "nginx-init"), 0o755)
+        script += "; mount --bind /var/lib/pyha/lab/nginx-init /etc/init.d/nginx"
+    elif nginx_init != "debian":
+        raise LabError("nginx init script must be one of %s, not %r" % (", ".join(NGINX_INITS), nginx_init))
     r = node.exec(["sh", "-c", script], timeout=30)
     if r.returncode != 0:
         raise LabError("%s: cannot set up nginx: %s" % (node.name, r.stderr.strip()))
@@ -127,11 +139,14 @@ def start_daemon(node, kind="pyha"):
 
 
 def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
-       daemon="pyha", hacf_edit=None):
-    # type: (str, Optional[str], str, str, object, str, object) -> Lab
+       daemon="pyha", hacf_edit=None, nginx_init="el"):
+    # type: (str, Optional[str], str, str, object, str, object, str) -> Lab
     """`peer_daemon` runs on HA1, `daemon` on HA2 (heartbeat on both = the reference to
     measure against).  `hacf_edit(text) -> text` adjusts the generated ha.cf (benchmarks
-    use it for the timings of a comparison)."""
+    use it for the timings of a comparison).  `nginx_init`: "el" (the default: stops like
+    EL's script) or "debian" (the stock script, a fixed 1 s sleep in every stop)."""
+    if nginx_init not in NGINX_INITS:
+        raise LabError("nginx init script must be one of %s, not %r" % (", ".join(NGINX_INITS), nginx_init))
     say = progress or (lambda text: None)
     statedir = statedir or default_statedir(prefix)
     if os.path.exists(os.path.join(statedir, "lab.json")):
@@ -142,8 +157,8 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
     lab.up()
     try:
         for name in NODES:
-            say("%s: nginx with its own page" % name)
-            setup_web(lab.node(name))
+            say("%s: nginx with its own page (%s init script)" % (name, nginx_init))
+            setup_web(lab.node(name), nginx_init)
             start_nginx(lab.node(name))
         say("HA1: pyha init --peer %s --vip %s --service nginx --profile %s (over SSH to HA2)"
             % (PEER_ADDR["HA1"], VIP_SPEC, profile))
@@ -159,17 +174,18 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
         for name in NODES:
             say("%s: starting %s" % (name, kinds[name]))
             start_daemon(lab.node(name), kinds[name])
-        _save_meta(lab, profile, kinds)
+        _save_meta(lab, profile, kinds, nginx_init)
     except Exception:
         lab.down()
         raise
     return lab
 
 
-def _save_meta(lab, profile, kinds):
+def _save_meta(lab, profile, kinds, nginx_init):
     import json
     with open(os.path.join(lab.statedir, "scenario.json"), "w") as f:
-        json.dump({"profile": profile, "peer_daemon": kinds["HA1"], "daemons": kinds, "vip": VIP}, f)
+        json.dump({"profile": profile, "peer_daemon": kinds["HA1"], "daemons": kinds, "vip": VIP,
+                   "nginx_init": nginx_init}, f)
 
 
 def load_meta(lab):
