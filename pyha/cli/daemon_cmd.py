@@ -1,5 +1,6 @@
 """`pyha daemon` (run the node in the foreground) and `pyha status` (ask it)."""
 
+import logging
 import os
 import sys
 from typing import Any, Dict
@@ -24,6 +25,8 @@ def daemon(
     no_resources: bool = typer.Option(False, "--no-resources",
                                       help="Membership only: never hold resources (heartbeat's -M)."),
     quiet: bool = typer.Option(False, "--quiet", help="Log only to ha.cf's destinations, not stderr."),
+    no_realtime: bool = typer.Option(False, "--no-realtime",
+                                     help="Normal scheduling whatever ha.cf's `realtime` says (heartbeat's -l)."),
 ):
     """Run this node in the foreground (systemd Type=notify; the SysV script backgrounds it)."""
     from pyha.daemon import logsetup, sdnotify
@@ -40,6 +43,12 @@ def daemon(
             typer.echo(diag.format(), err=True)
         typer.echo("pyha: ERROR: %s" % exc.message, err=True)
         raise typer.Exit(exc.exit_code)
+    from pyha.daemon.realtime import make_realtime
+    wanted = bool(d.cf.get("realtime")) and not no_realtime
+    rt, text = make_realtime(wanted, d.cf.get("rtprio"))
+    d.realtime = text
+    log = logging.getLogger(logsetup.LOGGER)
+    (log.warning if wanted and not rt else log.info)("%s", text)
     pid_path = settings.pid_path
     with open(pid_path + ".tmp", "w") as f:
         f.write("%d\n" % os.getpid())
