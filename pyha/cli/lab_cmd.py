@@ -114,31 +114,76 @@ def exec_(ctx: typer.Context, member: str = typer.Argument(..., help="HA1, HA2, 
 
 
 def drill(
-    names: List[str] = typer.Argument(None, help="Drills to run (default: all). Known: failover, restart, "
-                                                 "halt, kill, link-down, nic-down, link-then-nic, failback, "
-                                                 "flap, loss, cold-start."),
+    names: List[str] = typer.Argument(None, help="Drills to run (default: all in the lab, failover with --url). "
+                                                 "Known: failover, restart, halt, kill, link-down, nic-down, "
+                                                 "link-then-nic, failback, flap, loss, cold-start."),
     prefix: str = typer.Option("pyhalab", "--prefix"),
     json_out: bool = typer.Option(False, "--json"),
+    url: str = typer.Option(None, "--url", help="Real cluster: run on one of its nodes against this URL of the "
+                                                "VIP (drills: failover, restart, kill, link-down, nic-down)."),
+    yes: bool = typer.Option(False, "--yes", help="Real cluster: allow drills that take something down."),
+    restore_after: float = typer.Option(None, "--restore-after", help="Real cluster: a detached process brings "
+                                        "downed links up after this many seconds even if the drill dies "
+                                        "(default: the drill's longest wait + 30 s)."),
+    group: str = typer.Option(None, "--group", help="Real cluster: the haresources group (default: the first "
+                                                    "with an address)."),
+    ha_dir: str = typer.Option("/etc/ha.d", "--dir", help="Real cluster: configuration directory."),
+    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Real cluster: the daemon's run directory."),
+    restart_cmd: str = typer.Option(None, "--restart-cmd", help="Real cluster: how to restart the local daemon "
+                                                                "(default: systemctl or /etc/init.d/pyha)."),
+    start_cmd: str = typer.Option(None, "--start-cmd", help="Real cluster: how to start the local daemon."),
 ):
-    """Run failover drills against the lab and report measured numbers (PASS/FAIL)."""
+    """Run failover drills against the lab (or, with --url, from a node of a real pair) and report
+    measured numbers (PASS/FAIL)."""
     from pyha.drill import drills
-    from pyha.lab import LabError, scenario
     _root()
-    names = list(names or drills.DRILLS)
-    for n in names:
-        if n not in drills.DRILLS:
-            fail("unknown drill %r (known: %s)" % (n, ", ".join(drills.DRILLS)), code=2)
-    try:
-        lab = scenario.load(prefix)
-    except LabError as exc:
-        fail(str(exc), "start the lab first: pyha lab up --profile fast", code=1)
-        return
-    results = []
-    for n in names:
-        res = drills.run(lab, n, progress=None if json_out else (lambda t: typer.echo("... " + t)))
-        results.append(res)
-        if not json_out:
-            typer.echo(drills.format_result(res))
+    say = None if json_out else (lambda t: typer.echo("... " + t))
+    if url is not None:
+        from pyha.drill import real
+        if not url.startswith("http://"):
+            fail("--url must be http://ADDRESS[:PORT]/PATH, not %r" % url, code=2)
+        if restore_after is not None and restore_after <= 0:
+            fail("--restore-after must be positive", code=2)
+        names = list(names or ["failover"])
+        for n in names:
+            if n not in real.REAL_DRILLS:
+                fail("drill %r cannot run on a real pair (known there: %s)" % (n, ", ".join(real.REAL_DRILLS)),
+                     "it needs the lab: pyha lab up, then pyha drill %s" % n, code=2)
+            if n not in real.SAFE and not yes:
+                fail("%s takes the service or a link down on this node" % n,
+                     "add --yes if you mean it; `pyha drill --url %s failover` is the safe one" % url, code=2)
+        try:
+            pair = real.RealPair(ha_dir, run_dir, group=group, restart_cmd=restart_cmd, start_cmd=start_cmd)
+        except drills.DrillError as exc:
+            fail(str(exc), code=3)
+            return
+        results = []
+        for n in names:
+            try:
+                res = real.run(pair, n, url, yes=yes, progress=say, restore_after=restore_after)
+            except drills.DrillError as exc:
+                fail(str(exc), code=3)
+                return
+            results.append(res)
+            if not json_out:
+                typer.echo(drills.format_result(res))
+    else:
+        from pyha.lab import LabError, scenario
+        names = list(names or drills.DRILLS)
+        for n in names:
+            if n not in drills.DRILLS:
+                fail("unknown drill %r (known: %s)" % (n, ", ".join(drills.DRILLS)), code=2)
+        try:
+            lab = scenario.load(prefix)
+        except LabError as exc:
+            fail(str(exc), "start the lab first: pyha lab up --profile fast", code=1)
+            return
+        results = []
+        for n in names:
+            res = drills.run(lab, n, progress=say)
+            results.append(res)
+            if not json_out:
+                typer.echo(drills.format_result(res))
     if json_out:
         print_json([r.to_dict() for r in results])
     else:

@@ -523,10 +523,11 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL):
 def format_result(res):
     # type: (Result) -> str
     lines = ["drill %-14s %s" % (res.name, "PASS" if res.passed else "FAIL"), "  expected: " + res.expect]
-    labels = [("serving_before", "serving before"), ("serving_after", "serving after"),
+    labels = [("node", "run on node"), ("serving_before", "serving before"), ("serving_after", "serving after"),
               ("start_to_service_s", "start to service (s)"),
               ("detection_s", "detection (s)"), ("outage_s", "client outage (s)"),
               ("duplicate_vip_s", "duplicate VIP (s)"), ("answers_alternating", "split-brain answers"),
+              ("address_removed_s", "address removed (s)"),
               ("failback", "failback"), ("failback_outage_s", "failback outage (s)"),
               ("failback_duplicate_vip_s", "failback dup. VIP (s)"), ("probes", "probes")]
     for key, label in labels:

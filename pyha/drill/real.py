@@ -1,0 +1,424 @@
+"""`pyha drill --url http://VIP/`: the drills on a real pair, run from one of its nodes.
+
+In the lab a drill can act on both nodes and watch from a client namespace; on a real
+cluster the operator sits on one node.  So the faults are the ones a node can inflict
+on itself (its own daemon, its own links), the holder is what the cluster protocol says
+(the local daemon's view of itself and of its peer, asked over the control socket every
+100 ms), and the client is a probe on this node requesting `--url` every 100 ms.
+
+Safety, because this runs on production machines:
+* `failover` (standby, then takeover back) is the one drill that never leaves a node
+  without the service; every other drill takes something down and runs only with
+  `--yes`.
+* A destructive drill runs only when both daemons are up, the peer is active and the
+  group is held by exactly one node: a drill on a degraded pair would be an outage.
+* A link taken down is brought up again by a detached process (own session, not a child
+  of the drill) after `restore_after` seconds, whatever happens to the drill's session:
+  an SSH connection that dies with the link must not leave the node cut off.  The drill
+  restores earlier itself when it can; the late restore is then a no-op.
+
+Numbers are honest about what one node can see: while its own public NIC is down, the
+probe on this node cannot reach the VIP on the peer, so nic-down reports the hand-over
+time from the daemons' state and no client outage.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional
+
+from pyha.drill import report
+from pyha.drill.drills import PROBE_INTERVAL, PROBE_TIMEOUT, DrillError, Result, wait_for
+
+SAMPLE_INTERVAL = 0.1
+SAFE = ("failover",)
+
+
+class RealPair(object):
+    """This node, its peer and the service group, as the local daemon and /etc/ha.d say."""
+
+    def __init__(self, ha_dir="/etc/ha.d", run_dir="/var/run/pyha", group=None, restart_cmd=None,
+                 start_cmd=None):
+        # type: (str, str, Optional[str], Optional[str], Optional[str]) -> None
+        from pyha.config.haresources import Haresources
+        from pyha.resources import agents, ipaddr
+        self.run_dir = run_dir
+        self.control = os.path.join(run_dir, "pyha.sock")
+        st = self.status()
+        if st is None:
+            raise DrillError("pyha is not running on this node (no answer on %s)" % self.control)
+        self.me = st["daemon"]["node"]
+        cfg = st.get("config", {})
+        self.keepalive = cfg.get("keepalive_ms", 1000) / 1000.0
+        self.deadtime = cfg.get("deadtime_ms", 30000) / 1000.0
+        self.initdead = cfg.get("initdead_ms", 60000) / 1000.0
+        res = st.get("resources") or {}
+        self.peer = res.get("peer") or next((n for n in cfg.get("nodes", []) if n != self.me), None)
+        if not self.peer:
+            raise DrillError("this node's daemon knows no peer")
+        self.auto_failback = res.get("auto_failback", "on")
+        try:
+            har = Haresources.load(os.path.join(ha_dir, "haresources"))
+        except (OSError, ValueError) as exc:
+            raise DrillError("cannot read %s/haresources: %s" % (ha_dir, exc))
+        self.group = None  # type: Optional[str]
+        self.vip_iface = None  # type: Optional[str]
+        for g in har.groups:
+            if group is not None and g.key != group:
+                continue
+            for r in g.resources:
+                try:
+                    agent = agents.resolve(r.token, resource_d=os.path.join(ha_dir, "resource.d"), systemd=False)
+                except agents.AgentError:
+                    continue
+                if agent.kind == agents.KIND_IP:
+                    spec = ipaddr.IpSpec.parse(agent.ip_spec())
+                    try:
+                        self.vip_iface = spec.ifname or ipaddr.resolve(spec)[0]
+                    except ipaddr.IpResourceError as exc:
+                        raise DrillError("cannot find the interface for %s here: %s" % (spec.ip, exc))
+                    self.group = g.key
+                    self.vip_spec = spec
+                    self.preferred = g.node.lower()
+                    break
+            if self.group:
+                break
+        if self.group is None:
+            raise DrillError("no resource group with a service address%s in %s/haresources" % (
+                " named %s" % group if group else "", ha_dir))
+        self.hb_ifaces = sorted(set(m for m in cfg.get("media", []) if m != self.vip_iface))
+        self.restart_cmd = restart_cmd
+        self.start_cmd = start_cmd
+
+    # -- asking the daemons ------------------------------------------------------------
+    def status(self):
+        # type: () -> Optional[Dict[str, Any]]
+        from pyha.daemon.control import ControlError, request
+        try:
+            return request(self.control, {"cmd": "status"}, timeout=2).get("status")
+        except (ControlError, OSError, ValueError):
+            return None
+
+    def holders(self, st=None):
+        # type: (Optional[Dict[str, Any]]) -> Optional[List[str]]
+        """Who runs the group: this daemon for itself, and what the peer last reported over
+        the cluster (None when the local daemon does not answer)."""
+        st = st if st is not None else self.status()
+        if st is None:
+            return None
+        res = st.get("resources") or {}
+        out = []
+        g = (res.get("groups") or {}).get(self.group) or {}
+        if g.get("state") == "held":
+            out.append(self.me)
+        peer = res.get("peer_state") or {}
+        running = peer.get("running_groups")
+        if running is None:
+            running = peer.get("holds_groups") or []
+        if peer.get("state") == "up" and self.group in running:
+            out.append(self.peer)
+        return sorted(out)
+
+    def command(self, cmd, which="all"):
+        from pyha.daemon.control import ControlError, request
+        try:
+            answer = request(self.control, {"cmd": cmd, "which": which}, timeout=10)
+        except ControlError as exc:
+            raise DrillError("%s: %s" % (cmd, exc.message))
+        if not answer.get("ok"):
+            raise DrillError("%s refused: %s" % (cmd, answer.get("error") or answer.get("reason")))
+
+    def healthy(self):
+        # type: () -> Optional[str]
+        """None when a destructive drill may run, else why not."""
+        st = self.status()
+        if st is None:
+            return "the local daemon does not answer"
+        peer = st.get("nodes", {}).get(self.peer, {})
+        if peer.get("state") != "up" or peer.get("status") != "active":
+            return "the peer %s is %s/%s, not up and active" % (self.peer, peer.get("state"), peer.get("status"))
+        holders = self.holders(st)
+        if holders is None or len(holders) != 1:
+            return "the group %s is held by %s, not by exactly one node" % (self.group, holders or "nobody")
+        if not (st.get("resources") or {}).get("stable"):
+            return "resources are in flux here (%s)" % (st.get("resources") or {}).get("phase")
+        return None
+
+    # -- acting on this node -----------------------------------------------------------
+    def link(self, dev, up):
+        r = subprocess.run(["ip", "link", "set", dev, "up" if up else "down"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True)
+        if r.returncode != 0:
+            raise DrillError("ip link set %s %s: %s" % (dev, "up" if up else "down", r.stderr.strip()))
+
+    def schedule_restore(self, devs, after_s):
+        # type: (List[str], float) -> int
+        """Bring `devs` up after `after_s` seconds from a process in its own session that
+        survives the drill (and its terminal or SSH connection).  Returns its PID."""
+        ip = shutil.which("ip") or "/sbin/ip"
+        script = "sleep %.1f; for d in %s; do %s link set \"$d\" up; done" % (after_s, " ".join(devs), ip)
+        proc = subprocess.Popen(["sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+        return proc.pid
+
+    def vip_here(self):
+        # type: () -> bool
+        from pyha.resources import ipaddr
+        return ipaddr.is_present(self.vip_spec)
+
+    def daemon_pid(self):
+        # type: () -> Optional[int]
+        try:
+            with open(os.path.join(self.run_dir, "pyha.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def service(self, action):
+        # type: (str) -> None
+        """Restart or start the local daemon the way this host runs it."""
+        cmd = self.restart_cmd if action == "restart" else self.start_cmd
+        if cmd:
+            argv = ["sh", "-c", cmd]
+        elif os.path.isdir("/run/systemd/system") and shutil.which("systemctl"):
+            argv = ["systemctl", action, "pyha"]
+        elif os.path.exists("/etc/init.d/pyha"):
+            argv = ["/etc/init.d/pyha", action]
+        else:
+            raise DrillError("cannot %s pyha here: no systemd unit or /etc/init.d/pyha; give --%s-cmd" % (
+                action, action))
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                           timeout=120)
+        if r.returncode != 0:
+            raise DrillError("%s failed (exit %d): %s" % (" ".join(argv), r.returncode, r.stdout.strip()[-300:]))
+
+
+class RealObservation(object):
+    """Probe records (this node requesting the URL) and holder samples (the daemons)."""
+
+    def __init__(self, pair, url, probe_interval=PROBE_INTERVAL):
+        self.pair = pair
+        self.records = []  # type: List[Dict[str, Any]]
+        self.samples = []  # type: List[Any]
+        self._stop = threading.Event()
+        self.probe = subprocess.Popen(
+            [sys.executable, "-m", "pyha.drill.probe", "--url", url, "--interval", str(probe_interval),
+             "--timeout", str(PROBE_TIMEOUT)], stdout=subprocess.PIPE, universal_newlines=True)
+        self._threads = [threading.Thread(target=self._read_probe), threading.Thread(target=self._sample)]
+        for t in self._threads:
+            t.daemon = True
+            t.start()
+
+    def _read_probe(self):
+        import json
+        for line in self.probe.stdout:
+            try:
+                self.records.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def _sample(self):
+        while not self._stop.is_set():
+            h = self.pair.holders()
+            if h is not None:
+                self.samples.append((time.monotonic(), h))
+            self._stop.wait(SAMPLE_INTERVAL)
+
+    def holders(self):
+        return self.samples[-1][1] if self.samples else None
+
+    def answering(self, window=0.6):
+        now = time.monotonic()
+        recent = [r for r in self.records if r["sent"] >= now - window - PROBE_TIMEOUT]
+        return bool(recent) and recent[-1]["ok"]
+
+    def close(self):
+        import signal
+        self._stop.set()
+        self.probe.send_signal(signal.SIGINT)
+        try:
+            self.probe.wait(5)
+        except subprocess.TimeoutExpired:
+            self.probe.kill()
+        for t in self._threads:
+            t.join(5)
+
+
+def _switch(res, obs, t0, new_holder, limit, client=True):
+    ok = wait_for(lambda: obs.holders() == [new_holder] and (not client or obs.answering()), limit)
+    t_switch = report.first_time(obs.samples, lambda h: h == [new_holder], since=t0)
+    res.values["detection_s"] = None if t_switch is None else round(t_switch - t0, 3)
+    if client:
+        time.sleep(0.5)
+        res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0 - 1.0],
+                                                             since=t0 - 1.0), 3)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t0 - 1],
+                                                                SAMPLE_INTERVAL), 3)
+    res.check("group moved to %s" % new_holder, ok, "holders %s" % obs.holders())
+    res.check("never held by both nodes", res.values["duplicate_vip_s"] == 0,
+              "%.2f s" % res.values["duplicate_vip_s"])
+    return ok
+
+
+def _back(res, pair, obs, t0, holder, limit, key="failback_outage_s"):
+    ok = wait_for(lambda: obs.holders() == [holder] and obs.answering(), limit)
+    time.sleep(0.5)
+    res.values[key] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0], since=t0), 3)
+    res.check("group back on %s" % holder, ok, "holders %s" % obs.holders())
+
+
+def drill_failover(pair, obs, res, opts):
+    """Standby on the holder's side, then back: safe on a production pair."""
+    start = obs.holders()
+    if start == [pair.me]:
+        t0 = time.monotonic()
+        pair.command("standby")
+        _switch(res, obs, t0, pair.peer, pair.deadtime + 30)
+        t1 = time.monotonic()
+        pair.command("takeover")
+        _back(res, pair, obs, t1, pair.me, pair.deadtime + 30)
+    else:
+        t0 = time.monotonic()
+        pair.command("takeover")
+        _switch(res, obs, t0, pair.me, pair.deadtime + 30)
+        t1 = time.monotonic()
+        pair.command("standby")
+        _back(res, pair, obs, t1, pair.peer, pair.deadtime + 30)
+
+
+def drill_restart(pair, obs, res, opts):
+    """Graceful restart of this node's daemon."""
+    holder = obs.holders()[0]
+    t0 = time.monotonic()
+    pair.service("restart")
+    if holder == pair.me:
+        _switch(res, obs, t0, pair.peer, pair.deadtime + 30)
+        if pair.auto_failback == "on" and pair.preferred == pair.me:
+            _back(res, pair, obs, t0, pair.me, pair.initdead + pair.deadtime + 30)
+    else:
+        time.sleep(pair.deadtime + 2)
+        res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0]), 3)
+        res.check("the peer kept serving", obs.holders() == [pair.peer], "holders %s" % obs.holders())
+
+
+def drill_kill(pair, obs, res, opts):
+    """SIGKILL this node's daemon: the guardian releases, the peer takes over after deadtime."""
+    pid = pair.daemon_pid()
+    if pid is None:
+        raise DrillError("no pid file for the local daemon")
+    holder = obs.holders()[0]
+    t0 = time.monotonic()
+    os.kill(pid, 9)
+    # The local daemon is gone, and with it our view of the peer until it is restarted:
+    # watch the client and the address on this node instead.
+    if holder == pair.me:
+        gone = wait_for(lambda: not pair.vip_here(), 5, step=0.01)
+        res.values["address_removed_s"] = round(time.monotonic() - t0, 3)
+        res.check("the guardian removed the address here at once", gone)
+    wait_for(obs.answering, pair.deadtime + 30)
+    time.sleep(0.5)
+    res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0 - 1.0],
+                                                         since=t0 - 1.0), 3)
+    res.check("clients served again", obs.answering())
+    t1 = time.monotonic()
+    pair.service("start")
+    if holder == pair.me and pair.auto_failback == "on" and pair.preferred == pair.me:
+        _back(res, pair, obs, t1, pair.me, pair.initdead + pair.deadtime + 30)
+    else:
+        ok = wait_for(lambda: obs.holders() is not None and len(obs.holders()) == 1, pair.initdead + 30)
+        res.check("one holder after the restart", ok, "holders %s" % obs.holders())
+
+
+def drill_link_down(pair, obs, res, opts):
+    """This node's heartbeat-only links go down: nothing must move."""
+    if not pair.hb_ifaces:
+        raise DrillError("this node has no heartbeat link besides %s (ha.cf media: the public one only)"
+                         % pair.vip_iface)
+    before = obs.holders()
+    wait_s = 2 * pair.deadtime + 1
+    pid = pair.schedule_restore(pair.hb_ifaces, opts["restore_after"] or wait_s + 30)
+    res.notes.append("restore scheduled: pid %d brings %s up in any case" % (pid, ", ".join(pair.hb_ifaces)))
+    t0 = time.monotonic()
+    for dev in pair.hb_ifaces:
+        pair.link(dev, False)
+    try:
+        time.sleep(wait_s)
+        res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0]), 3)
+    finally:
+        for dev in pair.hb_ifaces:
+            pair.link(dev, True)
+    # the peer's view was stale while cut; judge by our own daemon and the client
+    res.check("no outage", res.values["outage_s"] == 0, "%.2f s" % res.values["outage_s"])
+    time.sleep(pair.deadtime + 2 * pair.keepalive + 1)
+    res.check("nothing moved", obs.holders() == before, "holders %s, before %s" % (obs.holders(), before))
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t0],
+                                                                SAMPLE_INTERVAL), 3)
+
+
+def drill_nic_down(pair, obs, res, opts):
+    """This node's public NIC (the VIP's interface) goes down."""
+    holder = obs.holders()[0]
+    limit = pair.deadtime + 20
+    pid = pair.schedule_restore([pair.vip_iface], opts["restore_after"] or limit + 30)
+    res.notes.append("restore scheduled: pid %d brings %s up in any case" % (pid, pair.vip_iface))
+    t0 = time.monotonic()
+    pair.link(pair.vip_iface, False)
+    try:
+        if holder == pair.me:
+            _switch(res, obs, t0, pair.peer, limit, client=False)
+        else:
+            time.sleep(pair.deadtime + 2)
+            res.check("the peer kept the group", obs.holders() == [pair.peer], "holders %s" % obs.holders())
+    finally:
+        pair.link(pair.vip_iface, True)
+    res.notes.append("no client outage measured: with its public NIC down this node cannot reach the VIP")
+    if holder == pair.me and pair.auto_failback == "on" and pair.preferred == pair.me:
+        _back(res, pair, obs, time.monotonic(), pair.me, pair.deadtime + 30)
+
+
+REAL_DRILLS = OrderedDict([
+    ("failover", (drill_failover, "standby moves the group to the peer, takeover brings it back")),
+    ("restart", (drill_restart, "graceful restart of this node's daemon: hand-over, no duplicate")),
+    ("kill", (drill_kill, "SIGKILL of this node's daemon: service back without a duplicate VIP")),
+    ("link-down", (drill_link_down, "this node's heartbeat links down: nothing moves")),
+    ("nic-down", (drill_nic_down, "this node's public NIC down: hand-over at once")),
+])
+
+
+def run(pair, name, url, yes=False, progress=None, restore_after=None, probe_interval=PROBE_INTERVAL):
+    # type: (RealPair, str, str, bool, Optional[Callable[[str], Any]], Optional[float], float) -> Result
+    if name not in REAL_DRILLS:
+        raise DrillError("drill %r needs the lab (on a real pair: %s)" % (name, ", ".join(REAL_DRILLS)))
+    if name not in SAFE and not yes:
+        raise DrillError("%s takes the service or a link down on this production node; "
+                         "run it with --yes if you mean it (the safe drill is `failover`)" % name)
+    func, expect = REAL_DRILLS[name]
+    say = progress or (lambda text: None)
+    why = pair.healthy()
+    if why is not None:
+        raise DrillError("not drilling a degraded pair: %s" % why)
+    from pyha.resources import ipaddr
+    res = Result(name, expect)
+    res.values["node"] = pair.me
+    obs = RealObservation(pair, url, probe_interval=probe_interval)
+    try:
+        ok = wait_for(lambda: obs.answering() and obs.holders() and len(obs.holders()) == 1, 15)
+        if not ok:
+            raise DrillError("%s does not answer from here, or no single holder (holders %s)" % (url, obs.holders()))
+        res.values["serving_before"] = obs.holders()[0]
+        say("%s: %s" % (name, expect))
+        func(pair, obs, res, {"restore_after": restore_after})
+        res.values["serving_after"] = (obs.holders() or [None])[0]
+        res.values["probes"] = len(obs.records)
+    except DrillError as exc:
+        res.check("drill ran", False, str(exc))
+    except ipaddr.IpResourceError as exc:
+        res.check("drill ran", False, str(exc))
+    finally:
+        obs.close()
+    return res
+
