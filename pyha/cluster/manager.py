@@ -76,9 +76,10 @@ has stayed free for `claim_delay` (any answer starts the count again), so that t
 never take a free address at the same moment: the preferred node may be partitioned
 and starting, or rebooting after a crash and taking its group again.  Free answers since
 warntime count when the peer is known to have run the group (its address went free
-before its death was declared: the crash case, which then adds no delay at deadtime as
-long as deadtime - warntime >= claim_delay); when nobody is known to run it, only free
-answers since our claim count.  A group that failed to start on its preferred node and
+before its death was declared: the crash case; there the wait is capped at deadtime -
+warntime, so it adds no delay at deadtime); when nobody is known to run it, only free
+answers since our claim count.  A run of free answers starts when its first probe went
+out.  A group that failed to start on its preferred node and
 is retried there after the peer's death waits twice `claim_delay` (the peer may believe
 it ran here).  Hand-overs the peer confirmed (standby `done`, `shutdone`,
 `ip-request-resp weown=yes`) are not probed unless `probe_on_handover`.
@@ -1537,7 +1538,9 @@ class Manager(object):
         p = g.probe
         p.waiting = False
         if p.free_since is None or p.free_at is None or now - p.free_at > 2 * self._interval_s + _EPS:
-            p.free_since = now  # a new run of free answers (the last one is too old to continue it)
+            # A new run of free answers (the last one is too old to continue it).  The
+            # answer says "free since the probe went out": nobody answered meanwhile.
+            p.free_since = p.sent_at if p.sent_at is not None and p.sent_at <= now else now
         p.free_at = now
         self._log(DEBUG, "address of %s is free (nobody answered the ARP probe)" % g.key)
 
@@ -1887,11 +1890,18 @@ class Manager(object):
         (the holder may be rebooting and, as preferred node, take it again) or from nobody
         known; a group that failed on its preferred node, retried there after a peer death,
         after twice that.  Probes made since the peer passed warntime count, so a dead
-        holder's address normally has its run of free answers by deadtime already."""
+        holder's address normally has its run of free answers by deadtime already; for a
+        dead holder the wait is capped at deadtime - warntime so that it always has.  A
+        run starts when its first probe was sent (nobody answered from then on)."""
+        cfg = self.config
         if g.probe_mode == PROBE_CLAIM_DELAYED:
-            return 2 * self.config.claim_delay_ms / 1000.0
-        if g.node != self.me and g.probe_mode in (PROBE_CLAIM, PROBE_HOLDER):
-            return self.config.claim_delay_ms / 1000.0
+            return 2 * cfg.claim_delay_ms / 1000.0
+        if g.node != self.me and g.probe_mode == PROBE_HOLDER:
+            # Never more than warntime..deadtime: a dead holder's free answers since
+            # warntime are then enough at deadtime, whatever claim_delay says.
+            return min(cfg.claim_delay_ms, max(0, cfg.deadtime_ms - cfg.warntime_ms)) / 1000.0
+        if g.node != self.me and g.probe_mode == PROBE_CLAIM:
+            return cfg.claim_delay_ms / 1000.0
         return 0.0
 
     def _acq_settled(self, g):

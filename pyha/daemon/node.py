@@ -45,6 +45,18 @@ EXIT_NOT_CONFIGURED = 6  # heartbeat's (and LSB's) "program is not configured"
 LEAVE_LINGER_S = 1.0
 
 
+def claim_delay_ms(keepalive_ms, deadtime_ms, warntime_ms):
+    # type: (int, int, int) -> int
+    """How long the non-preferred node wants a VIP's address free before taking it.
+
+    Long enough for the preferred node to probe and add it first (~0.1 s: the floor), and
+    three keepalives at most, but never more than deadtime - warntime: probing starts at
+    warntime, so a dead holder's address has that long a run of free answers by deadtime
+    and the takeover then adds no delay (with keepalive 1 s / deadtime 5 s / warntime 3 s
+    a 3 s wait made a hard failure cost 6 s instead of 5)."""
+    return max(150, min(3 * keepalive_ms, deadtime_ms - warntime_ms))
+
+
 class Settings(object):
     def __init__(self, ha_dir="/etc/ha.d", state_dir="/var/lib/pyha", run_dir="/var/run/pyha",
                  manage_resources=True, node_name=None):
@@ -183,10 +195,7 @@ class Daemon(object):
                 local=self.name, peer=peers[0], groups=self.haresources.groups,
                 auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
                 warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups),
-                # The non-preferred node's wait before taking a free VIP must let the
-                # preferred node probe and add it first (~0.1 s), not a fixed 3 s that
-                # would dominate a sub-second profile's takeover time.
-                claim_delay_ms=max(3 * cf.keepalive_ms, 150)),
+                claim_delay_ms=claim_delay_ms(cf.keepalive_ms, cf.deadtime_ms, cf.warntime_ms)),
                 send=self.membership.send)
         else:
             self.manager = NullManager(self.name)

@@ -143,3 +143,11 @@ def test_control_handler_bug_is_an_error_answer_not_a_crash(tmp_path):
     assert results[0]["ok"] is False and "internal error" in results[0]["error"]
     server.close()
     loop.close()
+
+
+def test_claim_delay_never_delays_a_takeover_past_deadtime():
+    from pyha.daemon.node import claim_delay_ms
+    assert claim_delay_ms(1000, 5000, 3000) == 2000      # deadtime - warntime, not 3 keepalives
+    assert claim_delay_ms(2000, 30000, 10000) == 6000    # the tutorial: three keepalives
+    assert claim_delay_ms(50, 200, 150) == 150           # fast profile: the preferred node's probe
+    assert claim_delay_ms(1000, 5000, 5000) == 150       # warntime = deadtime: the floor
