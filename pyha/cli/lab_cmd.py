@@ -138,6 +138,7 @@ def drill(
     from pyha.drill import drills
     _root()
     say = None if json_out else (lambda t: typer.echo("... " + t))
+    live = not json_out and sys.stdout.isatty()
     if url is not None:
         from pyha.drill import real
         if not url.startswith("http://"):
@@ -160,7 +161,7 @@ def drill(
         results = []
         for n in names:
             try:
-                res = real.run(pair, n, url, yes=yes, progress=say, restore_after=restore_after)
+                res = real.run(pair, n, url, yes=yes, progress=say, restore_after=restore_after, live=live)
             except drills.DrillError as exc:
                 fail(str(exc), code=3)
                 return
@@ -180,7 +181,7 @@ def drill(
             return
         results = []
         for n in names:
-            res = drills.run(lab, n, progress=say)
+            res = drills.run(lab, n, progress=say, live=live)
             results.append(res)
             if not json_out:
                 typer.echo(drills.format_result(res))

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
 from pyha.drill import report
+from pyha.drill.live import LiveLine
 from pyha.drill.sampler import HolderSampler
 from pyha.lab import scenario
 
@@ -131,8 +132,10 @@ class Cluster(object):
     def node(self, name):
         return self.lab.node(name)
 
+    PID_FILES = {"heartbeat": "/run/heartbeat.pid", "keepalived": "/run/keepalived.pid", "pyha": "/run/pyha/pyha.pid"}
+
     def daemon_pid(self, name):
-        path = "/run/heartbeat.pid" if self.kinds[name] == "heartbeat" else "/run/pyha/pyha.pid"
+        path = self.PID_FILES[self.kinds[name]]
         r = self.node(name).exec(["cat", path], timeout=10)
         return r.stdout.strip() if r.returncode == 0 else None
 
@@ -140,7 +143,7 @@ class Cluster(object):
         if self.kinds[name] == "heartbeat":
             self.node(name).exec(["/etc/init.d/heartbeat", "stop"], timeout=timeout)
             return
-        pid = self.daemon_pid(name)
+        pid = self.daemon_pid(name)  # pyha and keepalived: SIGTERM is the graceful stop
         if pid:
             self.node(name).exec(["kill", "-TERM", pid], timeout=10)
             wait_for(lambda: self.node(name).exec(["kill", "-0", pid], timeout=10).returncode != 0, timeout)
@@ -489,8 +492,9 @@ DRILLS = OrderedDict([
 ])
 
 
-def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL):
-    # type: (Any, str, Optional[Callable[[str], Any]], float) -> Result
+def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
+    # type: (Any, str, Optional[Callable[[str], Any]], float, bool) -> Result
+    """`live`: a progress line rewritten in place while the drill waits (a terminal)."""
     if name not in DRILLS:
         raise DrillError("unknown drill %r (known: %s)" % (name, ", ".join(DRILLS)))
     func, expect = DRILLS[name]
@@ -502,7 +506,12 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL):
         say("%s: waiting for HA1 to serve the VIP" % name)
         _steady(cluster, obs)
         say("%s: %s" % (name, expect))
-        func(cluster, obs, res)
+        line = LiveLine(obs, name).start() if live else None
+        try:
+            func(cluster, obs, res)
+        finally:
+            if line is not None:
+                line.stop()
         res.values["probes"] = len(obs.records)
     except DrillError as exc:
         res.check("drill ran", False, str(exc))

@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from pyha.drill import report
 from pyha.drill.drills import PROBE_INTERVAL, PROBE_TIMEOUT, DrillError, Result, wait_for
+from pyha.drill.live import LiveLine
 
 SAMPLE_INTERVAL = 0.1
 SAFE = ("failover",)
@@ -389,8 +390,8 @@ REAL_DRILLS = OrderedDict([
 ])
 
 
-def run(pair, name, url, yes=False, progress=None, restore_after=None, probe_interval=PROBE_INTERVAL):
-    # type: (RealPair, str, str, bool, Optional[Callable[[str], Any]], Optional[float], float) -> Result
+def run(pair, name, url, yes=False, progress=None, restore_after=None, probe_interval=PROBE_INTERVAL, live=False):
+    # type: (RealPair, str, str, bool, Optional[Callable[[str], Any]], Optional[float], float, bool) -> Result
     if name not in REAL_DRILLS:
         raise DrillError("drill %r needs the lab (on a real pair: %s)" % (name, ", ".join(REAL_DRILLS)))
     if name not in SAFE and not yes:
@@ -411,7 +412,12 @@ def run(pair, name, url, yes=False, progress=None, restore_after=None, probe_int
             raise DrillError("%s does not answer from here, or no single holder (holders %s)" % (url, obs.holders()))
         res.values["serving_before"] = obs.holders()[0]
         say("%s: %s" % (name, expect))
-        func(pair, obs, res, {"restore_after": restore_after})
+        line = LiveLine(obs, name).start() if live else None
+        try:
+            func(pair, obs, res, {"restore_after": restore_after})
+        finally:
+            if line is not None:
+                line.stop()
         res.values["serving_after"] = (obs.holders() or [None])[0]
         res.values["probes"] = len(obs.records)
     except DrillError as exc:

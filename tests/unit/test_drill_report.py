@@ -39,3 +39,27 @@ def test_duplicate_time_and_first_time():
     assert abs(report.duplicate_time(samples, 0.05) - 0.10) < 1e-9
     assert report.first_time(samples, lambda h: h == ["HA2"]) == 0.15
     assert report.first_time(samples, lambda h: not h) is None
+
+
+def test_live_line_says_who_holds_and_what_the_client_got():
+    import io
+    import time
+    from pyha.drill.live import LiveLine
+
+    class Obs(object):
+        records = []
+
+        def holders(self):
+            return ["HA2"]
+
+    obs = Obs()
+    out = io.StringIO()
+    line = LiveLine(obs, "halt", out=out, interval=0.01)
+    now = time.monotonic()
+    obs.records = [{"sent": now + 0.1, "ok": True, "body": "HA1"}, {"sent": now + 0.2, "ok": False, "body": None}]
+    text = line.text()
+    assert "halt" in text and "holders HA2" in text and "client FAILED" in text and "failed 1/2" in text
+    line.start()
+    time.sleep(0.05)
+    line.stop()
+    assert out.getvalue().startswith("\r\033[K  halt") and out.getvalue().endswith("\r\033[K")
