@@ -124,8 +124,46 @@ def configure(lab, profile="tutorial"):
         access.stop()
 
 
+KEEPALIVED_CONF = """# keepalived for lab node %(node)s: the benchmark's reference VRRP pair (VRRPv3,
+# multicast adverts on the public LAN, the usual set-up; nginx runs on both nodes).
+global_defs {
+  router_id %(node)s
+  vrrp_garp_master_delay 0
+}
+vrrp_instance VIP {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority %(prio)d
+  advert_int %(advert).2f
+  virtual_ipaddress {
+    %(vip)s dev eth0
+  }
+}
+"""
+
+
+def keepalived_conf(node):
+    """keepalived.conf for `node`: HA1 preferred (preempts, like auto_failback on), adverts
+    at the keepalive of the node's ha.cf (VRRPv3 counts in centiseconds)."""
+    from pyha.config.hacf import HaCf
+    cf = HaCf.load(node.host_path("/etc/ha.d/ha.cf"))
+    advert = max(0.01, round(cf.keepalive_ms / 1000.0, 2))
+    return KEEPALIVED_CONF % {"node": node.name, "prio": 150 if node.name == "HA1" else 100, "advert": advert,
+                              "vip": VIP_SPEC.rsplit("/", 1)[0]}
+
+
 def start_daemon(node, kind="pyha"):
     """Start the node's HA daemon; pyha's output goes to the node's /var/log/pyha-daemon.out."""
+    if kind == "keepalived":
+        with open(node.host_path("/etc/ha.d/keepalived.conf"), "w") as f:
+            f.write(keepalived_conf(node))
+        r = node.exec(["keepalived", "-f", "/etc/ha.d/keepalived.conf", "-p", "/run/keepalived.pid",
+                       "-r", "/run/keepalived-vrrp.pid"], timeout=30)
+        if r.returncode != 0:
+            raise LabError("%s: keepalived did not start: %s%s" % (node.name, r.stdout, r.stderr))
+        return None
     if kind == "heartbeat":
         r = node.exec(["/etc/init.d/heartbeat", "start"], timeout=60)
         if r.returncode != 0:
