@@ -36,22 +36,21 @@ class DrillError(Exception):
     pass
 
 
-class Observation(object):
-    """Probe records and holder samples collected in the background during a drill."""
+class Watch(object):
+    """Probe records and holder samples collected in the background during a drill.
 
-    def __init__(self, lab, vip=scenario.VIP, probe_interval=PROBE_INTERVAL):
-        self.lab = lab
+    `probe_argv` runs pyha.drill.probe wherever the client is; `sample()` says who holds
+    the VIP now (None: cannot tell, no sample).  The lab and the real-pair mode differ
+    only in those two."""
+
+    def __init__(self, probe_argv, sample, interval=SAMPLE_INTERVAL, env=None):
+        # type: (List[str], Callable[[], Optional[List[str]]], float, Optional[Dict[str, str]]) -> None
         self.records = []  # type: List[Dict[str, Any]]
         self.samples = []  # type: List[Any]
+        self._sample_fn = sample
+        self._interval = interval
         self._stop = threading.Event()
-        paths = {n: "/run/netns/" + lab.node(n).netns for n in scenario.NODES}
-        self.sampler = HolderSampler(paths, vip)
-        client = lab.node("client")
-        env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PATH": os.environ.get("PATH", "")}
-        self.probe = subprocess.Popen(
-            ["ip", "netns", "exec", client.netns, sys.executable, "-m", "pyha.drill.probe",
-             "--url", "http://%s/" % vip, "--interval", str(probe_interval), "--timeout", str(PROBE_TIMEOUT)],
-            stdout=subprocess.PIPE, universal_newlines=True, env=env)
+        self.probe = subprocess.Popen(probe_argv, stdout=subprocess.PIPE, universal_newlines=True, env=env)
         self._threads = [threading.Thread(target=self._read_probe), threading.Thread(target=self._sample)]
         for t in self._threads:
             t.daemon = True
@@ -66,8 +65,10 @@ class Observation(object):
 
     def _sample(self):
         while not self._stop.is_set():
-            self.samples.append((time.monotonic(), self.sampler.holders()))
-            self._stop.wait(SAMPLE_INTERVAL)
+            holders = self._sample_fn()
+            if holders is not None:
+                self.samples.append((time.monotonic(), holders))
+            self._stop.wait(self._interval)
 
     def holders(self):
         return self.samples[-1][1] if self.samples else []
@@ -76,6 +77,12 @@ class Observation(object):
         now = time.monotonic()
         recent = [r for r in self.records if r["sent"] >= now - window - PROBE_TIMEOUT and r["ok"]]
         return recent[-1]["body"] if recent else None
+
+    def answering(self, window=0.6):
+        """The last request sent within `window` (plus the timeout) succeeded."""
+        now = time.monotonic()
+        recent = [r for r in self.records if r["sent"] >= now - window - PROBE_TIMEOUT]
+        return bool(recent) and recent[-1]["ok"]
 
     def close(self):
         self._stop.set()
@@ -86,6 +93,27 @@ class Observation(object):
             self.probe.kill()
         for t in self._threads:
             t.join(5)
+
+
+def probe_argv(url, probe_interval):
+    # type: (str, float) -> List[str]
+    return [sys.executable, "-m", "pyha.drill.probe", "--url", url, "--interval", str(probe_interval),
+            "--timeout", str(PROBE_TIMEOUT)]
+
+
+class Observation(Watch):
+    """The lab: the client namespace probes, the holders are read from both nodes' links."""
+
+    def __init__(self, lab, vip=scenario.VIP, probe_interval=PROBE_INTERVAL):
+        self.lab = lab
+        paths = {n: "/run/netns/" + lab.node(n).netns for n in scenario.NODES}
+        self.sampler = HolderSampler(paths, vip)
+        env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PATH": os.environ.get("PATH", "")}
+        argv = ["ip", "netns", "exec", lab.node("client").netns] + probe_argv("http://%s/" % vip, probe_interval)
+        super(Observation, self).__init__(argv, self.sampler.holders, env=env)
+
+    def close(self):
+        super(Observation, self).close()
         self.sampler.close()
 
 

@@ -25,14 +25,12 @@ time from the daemons' state and no client outage.
 import os
 import shutil
 import subprocess
-import sys
-import threading
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
 from pyha.drill import report
-from pyha.drill.drills import PROBE_INTERVAL, PROBE_TIMEOUT, DrillError, Result, wait_for
+from pyha.drill.drills import PROBE_INTERVAL, DrillError, Result, Watch, probe_argv, wait_for
 from pyha.drill.live import LiveLine
 
 SAMPLE_INTERVAL = 0.1
@@ -198,55 +196,16 @@ class RealPair(object):
             raise DrillError("%s failed (exit %d): %s" % (" ".join(argv), r.returncode, r.stdout.strip()[-300:]))
 
 
-class RealObservation(object):
-    """Probe records (this node requesting the URL) and holder samples (the daemons)."""
+class RealObservation(Watch):
+    """This node requests the URL; the daemons say who holds the group."""
 
     def __init__(self, pair, url, probe_interval=PROBE_INTERVAL):
         self.pair = pair
-        self.records = []  # type: List[Dict[str, Any]]
-        self.samples = []  # type: List[Any]
-        self._stop = threading.Event()
-        self.probe = subprocess.Popen(
-            [sys.executable, "-m", "pyha.drill.probe", "--url", url, "--interval", str(probe_interval),
-             "--timeout", str(PROBE_TIMEOUT)], stdout=subprocess.PIPE, universal_newlines=True)
-        self._threads = [threading.Thread(target=self._read_probe), threading.Thread(target=self._sample)]
-        for t in self._threads:
-            t.daemon = True
-            t.start()
-
-    def _read_probe(self):
-        import json
-        for line in self.probe.stdout:
-            try:
-                self.records.append(json.loads(line))
-            except ValueError:
-                pass
-
-    def _sample(self):
-        while not self._stop.is_set():
-            h = self.pair.holders()
-            if h is not None:
-                self.samples.append((time.monotonic(), h))
-            self._stop.wait(SAMPLE_INTERVAL)
+        super(RealObservation, self).__init__(probe_argv(url, probe_interval), pair.holders,
+                                              interval=SAMPLE_INTERVAL)
 
     def holders(self):
         return self.samples[-1][1] if self.samples else None
-
-    def answering(self, window=0.6):
-        now = time.monotonic()
-        recent = [r for r in self.records if r["sent"] >= now - window - PROBE_TIMEOUT]
-        return bool(recent) and recent[-1]["ok"]
-
-    def close(self):
-        import signal
-        self._stop.set()
-        self.probe.send_signal(signal.SIGINT)
-        try:
-            self.probe.wait(5)
-        except subprocess.TimeoutExpired:
-            self.probe.kill()
-        for t in self._threads:
-            t.join(5)
 
 
 def _switch(res, obs, t0, new_holder, limit, client=True):
@@ -274,21 +233,16 @@ def _back(res, pair, obs, t0, holder, limit, key="failback_outage_s"):
 
 def drill_failover(pair, obs, res, opts):
     """Standby on the holder's side, then back: safe on a production pair."""
-    start = obs.holders()
-    if start == [pair.me]:
-        t0 = time.monotonic()
-        pair.command("standby")
-        _switch(res, obs, t0, pair.peer, pair.deadtime + 30)
-        t1 = time.monotonic()
-        pair.command("takeover")
-        _back(res, pair, obs, t1, pair.me, pair.deadtime + 30)
+    if obs.holders() == [pair.me]:
+        first, then, there, home = "standby", "takeover", pair.peer, pair.me
     else:
-        t0 = time.monotonic()
-        pair.command("takeover")
-        _switch(res, obs, t0, pair.me, pair.deadtime + 30)
-        t1 = time.monotonic()
-        pair.command("standby")
-        _back(res, pair, obs, t1, pair.peer, pair.deadtime + 30)
+        first, then, there, home = "takeover", "standby", pair.me, pair.peer
+    t0 = time.monotonic()
+    pair.command(first)
+    _switch(res, obs, t0, there, pair.deadtime + 30)
+    t1 = time.monotonic()
+    pair.command(then)
+    _back(res, pair, obs, t1, home, pair.deadtime + 30)
 
 
 def drill_restart(pair, obs, res, opts):

@@ -49,14 +49,17 @@ def cluster(lab):
 
 def test_each_side_sees_the_other_active_within_initdead(cluster):
     ha1, ha2, d2 = cluster
+    # heartbeat calls a link up at the first packet heard on it: the two links' first
+    # packets need not land in the same poll of cl_status, so wait for both.
     ok, waited = wait_until(lambda: cl_status(ha1, "nodestatus", "ha2") == "active"
-                            and node_state(d2, "ha1") == "up", INITDEAD, step=0.2)
-    assert ok, d2.output()
+                            and node_state(d2, "ha1") == "up"
+                            and cl_status(ha1, "hblinkstatus", "ha2", "eth1") == "up"
+                            and cl_status(ha1, "hblinkstatus", "ha2", "eth0") == "up", INITDEAD, step=0.2)
+    assert ok, (d2.output(), cl_status(ha1, "hblinkstatus", "ha2", "eth1"),
+                cl_status(ha1, "hblinkstatus", "ha2", "eth0"))
     st = d2.status()
     assert st["nodes"]["ha1"]["status"] == "active"
     assert st["daemon"]["dropped"] == {}
-    assert cl_status(ha1, "hblinkstatus", "ha2", "eth1") == "up"
-    assert cl_status(ha1, "hblinkstatus", "ha2", "eth0") == "up"
 
 
 def test_eth1_cut_is_a_dead_link_on_both_sides(cluster):

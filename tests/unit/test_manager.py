@@ -486,13 +486,19 @@ def test_vip_conflict_rule():
 
 # --- ping arbitration (issue item 4) -------------------------------------------------------------
 
-def test_ping_loss_hands_over_only_with_evidence():
+def pinging_holder():
+    """We hold our group and reach our one ping node; the peer is up and stable."""
     d = Drive(mk(ping_targets=("192.0.2.254",)))
     d(PingUp("192.0.2.254", "answers"))
     d.up()
     d.msg("starting")
     hold(d)
     d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    return d
+
+
+def test_ping_loss_hands_over_only_with_evidence():
+    d = pinging_holder()
     assert (("t", "pyha-ping"), ("num_ping", "1")) in sends(d.out)
     acts = d(PingDead("192.0.2.254", "silent"), 5)
     assert sends(acts) == [(("t", "pyha-ping"), ("num_ping", "0"))]
@@ -538,12 +544,7 @@ def test_carrier_loss_without_evidence_from_the_peer_waits():
     assert sends(acts, "pyha-links") == [links(VIP)]
     assert d.m.snapshot()["peer_state"]["no_carrier_groups"] == [VIP, "192.0.2.101/24/eth0"]
     # and with ping nodes only when the peer reaches at least as many as we do
-    d = Drive(mk(ping_targets=("192.0.2.254",)))
-    d(PingUp("192.0.2.254", "answers"))
-    d.up()
-    d.msg("starting")
-    hold(d)
-    d.msg("resource", rsc_hold="local", rtype="full", isstable="1")
+    d = pinging_holder()
     d.msg("pyha-links", down="")
     d.msg("pyha-ping", num_ping="0")
     acts = d(VipLink(VIP, False, "eth0"), 1.0) + d.tick(1.0)
