@@ -209,7 +209,11 @@ class RealObservation(Watch):
 
 
 def _switch(res, obs, t0, new_holder, limit, client=True):
-    ok = wait_for(lambda: obs.holders() == [new_holder] and (not client or obs.answering()), limit)
+    def moved():
+        # seen at any moment since t0: a restart may have handed over and back already
+        return report.first_time(obs.samples, lambda h: h == [new_holder], since=t0) is not None
+
+    ok = wait_for(lambda: moved() and (not client or obs.answering()), limit)
     t_switch = report.first_time(obs.samples, lambda h: h == [new_holder], since=t0)
     res.values["detection_s"] = None if t_switch is None else round(t_switch - t0, 3)
     if client:
@@ -246,18 +250,24 @@ def drill_failover(pair, obs, res, opts):
 
 
 def drill_restart(pair, obs, res, opts):
-    """Graceful restart of this node's daemon."""
+    """Graceful restart of this node's daemon.  A stopping daemon no longer follows its
+    peer's reports and a fast pair hands back within a second, so the hand-over itself
+    may never show in the samples: judged by the client, and by one holder at the end."""
     holder = obs.holders()[0]
     t0 = time.monotonic()
     pair.service("restart")
-    if holder == pair.me:
-        _switch(res, obs, t0, pair.peer, pair.deadtime + 30)
-        if pair.auto_failback == "on" and pair.preferred == pair.me:
-            _back(res, pair, obs, t0, pair.me, pair.initdead + pair.deadtime + 30)
-    else:
-        time.sleep(pair.deadtime + 2)
-        res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0]), 3)
-        res.check("the peer kept serving", obs.holders() == [pair.peer], "holders %s" % obs.holders())
+    ok = wait_for(lambda: obs.holders() is not None and len(obs.holders()) == 1 and obs.answering(),
+                  pair.initdead + pair.deadtime + 30)
+    time.sleep(0.5)
+    res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0 - 1.0],
+                                                         since=t0 - 1.0), 3)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t0],
+                                                                SAMPLE_INTERVAL), 3)
+    res.check("one holder after the restart, clients served", ok, "holders %s" % obs.holders())
+    res.check("client outage within 2 s", res.values["outage_s"] <= 2.0, "%.2f s" % res.values["outage_s"])
+    res.check("never held by both nodes", res.values["duplicate_vip_s"] == 0)
+    if holder == pair.me and pair.auto_failback == "on" and pair.preferred == pair.me:
+        _back(res, pair, obs, t0, pair.me, pair.initdead + pair.deadtime + 30)
 
 
 def drill_kill(pair, obs, res, opts):
@@ -270,15 +280,19 @@ def drill_kill(pair, obs, res, opts):
     os.kill(pid, 9)
     # The local daemon is gone, and with it our view of the peer until it is restarted:
     # watch the client and the address on this node instead.
+    t_gone = t0
     if holder == pair.me:
         gone = wait_for(lambda: not pair.vip_here(), 5, step=0.01)
-        res.values["address_removed_s"] = round(time.monotonic() - t0, 3)
+        t_gone = time.monotonic()
+        res.values["address_removed_s"] = round(t_gone - t0, 3)
         res.check("the guardian removed the address here at once", gone)
-    wait_for(obs.answering, pair.deadtime + 30)
+    # an answer to a request sent once the address left this node comes from the peer
+    served = wait_for(lambda: any(r["ok"] and r["sent"] >= t_gone for r in list(obs.records)),
+                      pair.deadtime + 30)
     time.sleep(0.5)
     res.values["outage_s"] = round(report.longest_outage([r for r in obs.records if r["sent"] >= t0 - 1.0],
                                                          since=t0 - 1.0), 3)
-    res.check("clients served again", obs.answering())
+    res.check("clients served again", served)
     t1 = time.monotonic()
     pair.service("start")
     if holder == pair.me and pair.auto_failback == "on" and pair.preferred == pair.me:

@@ -102,3 +102,20 @@ def test_real_link_restored_even_when_the_drill_dies(lab):
 def operstate(node, ifname):
     r = node.exec(["cat", "/sys/class/net/%s/operstate" % ifname], timeout=10)
     return r.stdout.strip()
+
+
+def test_real_kill_and_restart_with_the_operators_commands(lab):
+    """kill and restart on a real pair need to know how the host runs pyha; the lab has no
+    service manager, so the drill gets the commands (--start-cmd, --restart-cmd)."""
+    assert steady(lab)
+    start = "rm -f /run/pyha/pyha.pid; setsid %s >>/var/log/pyha-daemon.out 2>&1 </dev/null &" % " ".join(
+        scenario.pyha_argv("daemon"))
+    restart = "kill -TERM $(cat /run/pyha/pyha.pid); while [ -e /run/pyha/pyha.pid ]; do sleep 0.05; done; " + start
+    for name in ("kill", "restart"):
+        r = node_drill(lab, "HA1", name, "--yes", "--json", "--start-cmd", start, "--restart-cmd", restart)
+        assert r.returncode == 0, r.stdout + r.stderr
+        res = json.loads(r.stdout)[0]
+        assert res["passed"], res
+        if name == "kill":
+            assert res["values"]["address_removed_s"] < 1.0  # the guardian, not the peer's deadtime
+        assert steady(lab, limit=40)
