@@ -31,6 +31,12 @@ Protocol (spec 1.7, 5.2-5.8, Appendix A), in heartbeat's own message shapes:
   pyha peer knows exactly what it would take over from us.
   `t=pyha-links down=<keys>` says for which groups an interface carrying their service
   address has no carrier here (sent at comm-up and on every change).
+* ipfail's peer (spec 5.10): a genuine node's ipfail talks to the ipfail of the other
+  node.  With ping nodes we play that part: we sign on (`hbapi-clstat st=join
+  from_id=ipfail`), answer its `num_ping_nodes` with `you_are_dead` when it reaches
+  fewer ping nodes than we do (its ipfail then gives its groups up with the standby
+  exchange) or `abort_giveup`, send our own count as `num_ping_nodes` to a peer not
+  known to be pyha, and take its `you_are_dead` as its word that we reach fewer.
 
 Carrier loss (issue 4 item 9).  When an interface carrying the address of a group we hold
 loses its carrier, clients cannot reach the group here, but heartbeat would wait for
@@ -133,6 +139,8 @@ GROUPS_MSG = "pyha-groups"      # our extension: which groups run here (rsc_hold
 LINKS_MSG = "pyha-links"        # our extension: groups whose service interface has no carrier here
 INFO_STARTUP = "req_our_resources()"
 MAX_PING = 10000
+IPFAIL = "ipfail"               # the API client id genuine ipfail uses on both nodes
+IPFAIL_TYPES = ("num_ping_nodes", "you_are_dead", "abort_giveup")
 
 # Node-level resource phase.
 P_WAITING = "waiting"      # communication not up yet
@@ -420,6 +428,8 @@ class _Peer(object):
         self.running = None       # type: Optional[Tuple[Set[str], Optional[int]]]  # pyha-groups: (keys, seq)
         self.holds_at = None      # type: Optional[float]  # when `holds` was last reported
         self.links_down = None    # type: Optional[Tuple[Set[str], Optional[int]]]  # pyha-links: (keys, seq)
+        self.is_pyha = False      # it sent one of our extensions
+        self.ping_inferred = False  # `ping` is ipfail's verdict (you_are_dead), not a count
 
 
 class _Standby(object):
@@ -724,6 +734,8 @@ class Manager(object):
         if not self.config.ping_targets or not self.config.nice_failback:
             return
         self._send([("t", PING_MSG), ("num_ping", "%d" % self._my_ping())])
+        if not self._peer.is_pyha and self._peer.state == PEER_UP:
+            self._send_ipfail("num_ping_nodes", [("num_ping", "%d" % self._my_ping())])
 
     def _send_links(self):
         if not self.config.nice_failback or not any(g.vip for g in self._groups.values()):
@@ -734,6 +746,13 @@ class Manager(object):
         """Our extensions' state, for a peer that (re)starts or comes back."""
         self._send_ping_count()
         self._send_links()
+        if self.config.ping_targets and self.config.nice_failback:
+            self._send([("t", "hbapi-clstat"), ("st", "join"), ("from_id", IPFAIL), ("to_id", IPFAIL),
+                        ("info", "signon"), ("client_gen", "0")])
+
+    def _send_ipfail(self, t, extra=()):
+        self._send([("t", t)] + list(extra) + [("dest", self.peer), ("from_id", IPFAIL), ("to_id", IPFAIL),
+                                                ("client_gen", "0")])
 
     def _send_stonith(self, result):
         self._send([("t", "stonith"), ("node", self.peer), ("result", result)])
@@ -918,6 +937,7 @@ class Manager(object):
         peer.dead_at = now
         self._me_pending = None
         peer.ping = None
+        peer.ping_inferred = False
         self._ping_worse_since = None
         graceful = ev.graceful or was == PEER_LEFT
         if self._phase == P_WAITING:
@@ -943,6 +963,7 @@ class Manager(object):
         peer.holds_word = "none"
         peer.stable = True
         peer.ping = None
+        peer.ping_inferred = False
         if self._phase in (P_WAITING, P_STOPPING, P_STOPPED):
             return
         self._takeover("at once because %s stopped gracefully (%s): it released everything" % (
@@ -1009,6 +1030,8 @@ class Manager(object):
         self._me_pending = None
         peer.leaving = False
         peer.ping = None
+        peer.ping_inferred = False
+        peer.is_pyha = False  # a rolling migration may have swapped its daemon
         if self._sb.state != SB_NONE:
             self._log(INFO, "Cancelling pending standby operation")
             self._sb_to(SB_NONE, "%s restarted during the standby exchange" % self.peer)
@@ -1096,10 +1119,15 @@ class Manager(object):
         elif t == "ip-request-resp":
             self._on_ip_request_resp(fields, now)
         elif t == PING_MSG:
+            self._peer.is_pyha = True
             self._on_peer_ping(fields, now)
+        elif t in IPFAIL_TYPES:
+            self._on_ipfail(t, fields, now)
         elif t == GROUPS_MSG:
+            self._peer.is_pyha = True
             self._on_peer_groups(fields, ev.seq if isinstance(ev.seq, int) else None)
         elif t == LINKS_MSG:
+            self._peer.is_pyha = True
             self._on_peer_links(fields, ev.seq if isinstance(ev.seq, int) else None)
         elif t == "stonith":
             self._log(INFO, "%s reports stonith of %s: %s" % (self.peer, fields.get("node"), fields.get("result")))
@@ -1433,19 +1461,46 @@ class Manager(object):
             return None  # older than its last rsc_hold
         return g.key in keys
 
+    def _on_ipfail(self, t, fields, now):
+        """The genuine peer's ipfail (spec 5.10); we answer as the ipfail of this node."""
+        if not self.config.ping_targets or not self.config.nice_failback:
+            return  # no ping nodes here: no ipfail to play
+        if fields.get("to_id") not in (None, IPFAIL):
+            return
+        if t == "num_ping_nodes":
+            if not self._on_peer_ping(fields, now):
+                return
+            theirs, mine = self._peer.ping, self._my_ping()
+            if theirs < mine:
+                self._send_ipfail("you_are_dead")
+                self._decide("ipfail on %s reaches %d ping nodes, I reach %d: told it you_are_dead" % (
+                    self.peer, theirs, mine))
+            else:
+                self._send_ipfail("abort_giveup")
+        elif t == "you_are_dead":
+            mine = self._my_ping()
+            peer = self._peer
+            if peer.ping is None or peer.ping <= mine:
+                peer.ping = mine + 1  # its verdict: it reaches more than we do
+                peer.ping_inferred = True
+            self._decide("ipfail on %s says it reaches more ping nodes than my %d" % (self.peer, mine), WARNING)
+
     def _on_peer_ping(self, fields, now):
+        # type: (Dict[str, Any], float) -> bool
         n = parse_dec(fields.get("num_ping"))
         if n is None or n > MAX_PING:
             self._log(WARNING, "bad num_ping %r from %s ignored" % (fields.get("num_ping"), self.peer))
-            return
+            return False
         before = self._peer.ping
         self._peer.ping = n
+        self._peer.ping_inferred = False
         if before == n:
-            return
+            return True
         mine = self._my_ping()
         self._decide("%s reaches %d ping nodes (I reach %d)" % (self.peer, n, mine))
         if (self.config.auto_failback == "on" and before is not None and before < mine <= n):
             self._failback_needed = True
+        return True
 
     # shell results
 

@@ -67,6 +67,7 @@ def run_pyha(node, *args, **kw):
 
 
 NGINX_INITS = ("el", "debian")
+IPFAIL = "/usr/libexec/heartbeat/ipfail"  # Debian's heartbeat 3.0.6 package
 
 
 def setup_web(node, nginx_init="el"):
@@ -209,6 +210,12 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
                 with open(path, "w") as f:
                     f.write(text)
         kinds = {"HA1": peer_daemon, "HA2": daemon}
+        for name in NODES:
+            if kinds[name] == "heartbeat":
+                # the tutorial's ipfail (ping arbitration for genuine heartbeat); a pyha
+                # peer answers it as the other node's ipfail would
+                with open(lab.node(name).host_path("/etc/ha.d/ha.cf"), "a") as f:
+                    f.write("respawn hacluster %s\napiauth ipfail uid=hacluster\n" % IPFAIL)
         for name in NODES:
             say("%s: starting %s" % (name, kinds[name]))
             start_daemon(lab.node(name), kinds[name])

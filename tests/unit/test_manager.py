@@ -60,12 +60,15 @@ class Drive(object):
         self(CommUp("communication is up"))
 
 
+ASIDE = ("pyha-groups", "pyha-links", "hbapi-clstat", "num_ping_nodes", "you_are_dead", "abort_giveup")
+
+
 def sends(acts, extensions=False):
-    """Messages sent, as field tuples; pyha's own pyha-groups and pyha-links notes left out
-    unless asked (True: all of them; a type: that one)."""
+    """Messages sent, as field tuples; pyha's own pyha-groups and pyha-links notes and the
+    messages of its ipfail part left out unless asked (True: all of them; a type: that one)."""
     return [tuple(a.fields.items()) for a in acts
             if isinstance(a, Send) and (extensions is True or a.fields.get("t") == extensions
-                                        or a.fields.get("t") not in ("pyha-groups", "pyha-links"))]
+                                        or a.fields.get("t") not in ASIDE)]
 
 
 def of(acts, kind):
@@ -508,6 +511,40 @@ def test_ping_loss_hands_over_only_with_evidence():
     acts = d.tick(2.0)
     assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me"))]
     assert "I reach 0 of 1 ping nodes, ha2 reaches 1" in d.m.last_decision
+
+
+# --- ipfail's part for a genuine peer (spec 5.10, capture t11) ---------------------------------
+
+IPF = (("dest", "ha2"), ("from_id", "ipfail"), ("to_id", "ipfail"), ("client_gen", "0"))
+
+
+def test_we_play_ipfail_for_a_genuine_peer():
+    d = pinging_holder()
+    assert (("t", "hbapi-clstat"), ("st", "join"), ("from_id", "ipfail"), ("to_id", "ipfail"),
+            ("info", "signon"), ("client_gen", "0")) in sends(d.out, True)
+    # its ipfail lost its ping node: we reach more, so it is told it is dead (it gives up)
+    acts = d.msg("num_ping_nodes", num_ping="0", dest="ha1", from_id="ipfail", to_id="ipfail", client_gen="0")
+    assert [m for m in sends(acts, True) if m[0][1] in ASIDE] == [(("t", "you_are_dead"),) + IPF]
+    acts = d.msg("num_ping_nodes", num_ping="1", dest="ha1", from_id="ipfail", to_id="ipfail", client_gen="0")
+    assert [m for m in sends(acts, True) if m[0][1] in ASIDE] == [(("t", "abort_giveup"),) + IPF]
+    # we lose ours: our count goes to its ipfail, and its you_are_dead makes us hand over
+    acts = d(PingDead("192.0.2.254", "silent"), 1)
+    assert (("t", "num_ping_nodes"), ("num_ping", "0")) + IPF in sends(acts, True)
+    d.msg("you_are_dead", dest="ha1", from_id="ipfail", to_id="ipfail", client_gen="0")
+    assert "ipfail on ha2 says it reaches more ping nodes than my 0" in [x["reason"] for x in
+                                                                         d.m.snapshot()["decisions"]]
+    acts = d.tick(2.5)
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me"))]
+
+
+def test_no_ipfail_part_for_a_pyha_peer_or_without_ping_nodes():
+    d = pinging_holder()
+    d.msg("pyha-ping", num_ping="1")
+    acts = d(PingDead("192.0.2.254", "silent"), 1)
+    assert not [m for m in sends(acts, True) if m[0] == ("t", "num_ping_nodes")]  # pyha-ping says it
+    d = running_pair()  # no ping nodes configured here
+    acts = d.msg("num_ping_nodes", num_ping="0", dest="ha1", from_id="ipfail", to_id="ipfail", client_gen="0")
+    assert not sends(acts, True)
 
 
 # --- carrier loss on the service interface (issue 4 item 9) ------------------------------------
