@@ -155,7 +155,9 @@ class ResourceShell(object):
         it: neighbours (and the switch) may have learnt the peer's MAC while our link was
         down, and after a partition heal nobody else will tell them."""
         seen = {}  # type: Dict[str, bool]
-        for key in self.ips:
+        for key, specs in self.ips.items():
+            if not specs:
+                continue  # no service address: nothing a carrier could say
             dark = []  # type: List[str]
             for spec, ifname in self._vips(key):
                 if not ifname:
