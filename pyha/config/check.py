@@ -246,7 +246,8 @@ def _check_hacf_host(cf, facts):
         if r.is_ipfail:
             out.append(dg.info("hacf-respawn-ipfail",
                                "pyha does not start ipfail: its built-in arbitration does the same job (hand the "
-                               "resources over when only this node loses the ping nodes)", fn, r.lineno,
+                               "resources over when only this node loses the ping nodes), and it answers a genuine "
+                               "peer's ipfail as this node's ipfail would", fn, r.lineno,
                                "keep the line for heartbeat compatibility, or remove it"))
             continue
         if not facts.is_executable_file(r.program):

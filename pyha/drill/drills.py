@@ -289,6 +289,12 @@ def drill_failover(cluster, obs, res):
     res.values["failback"] = bool(back)
     res.values["failback_outage_s"] = round(report.longest_outage(obs.records, since=t1 - 0.5), 3)
     res.check("takeover brings the group back to HA1", back)
+    if res.values["failback_outage_s"] > 2.0:
+        # Seen once (5.9 s, the first drill after `lab up`), not reproduced since: say so
+        # and keep the daemons' logs instead of passing silently.
+        res.values["suspect"] = True
+        res.notes.append("the takeover back to HA1 cost %.1f s of client outage (expected well under 2 s)"
+                         % res.values["failback_outage_s"])
 
 
 def drill_restart(cluster, obs, res):
@@ -545,7 +551,7 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
         res.check("drill ran", False, str(exc))
     finally:
         obs.close()
-    if not res.passed:
+    if not res.passed or res.values.get("suspect"):
         for name in scenario.NODES:
             path = lab.node(name).host_path("/var/log/pyha-daemon.out")
             try:
