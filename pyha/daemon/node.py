@@ -43,6 +43,8 @@ EXIT_NOT_CONFIGURED = 6  # heartbeat's (and LSB's) "program is not configured"
 # How long a gracefully stopping node keeps answering (retransmission requests for its
 # shutdone, late acks) after announcing it is leaving; heartbeat lingers ~2 s.
 LEAVE_LINGER_S = 1.0
+# Carrier poll interval when netlink link changes wake the daemon (else: every tick).
+LINK_POLL_S = 1.0
 
 
 def claim_delay_ms(keepalive_ms, deadtime_ms, warntime_ms):
@@ -201,6 +203,7 @@ class Daemon(object):
             self.manager = NullManager(self.name)
         self.resources = None  # type: Any
         self.linkwatch = None  # type: Any
+        self._link_poll_at = 0.0
         self.realtime = "normal (not started by `pyha daemon`)"  # what make_realtime said
         self.guardian = None  # type: Any
         self.watchdog = None  # type: Any
@@ -308,7 +311,10 @@ class Daemon(object):
         self._dispatch(self.membership.tick(now), now)
         if hasattr(self.manager, "tick"):
             self._dispatch(self.manager.tick(now), now)
-        if self.resources is not None:
+        if self.resources is not None and (self.linkwatch is None or now >= self._link_poll_at):
+            # netlink wakes us on every link change; the poll only covers what it could
+            # miss, so with the watch it runs once a second instead of every keepalive
+            self._link_poll_at = now + LINK_POLL_S
             self.resources.poll_links()
         self._arm_tick()
 

@@ -138,13 +138,8 @@ class Result(object):
 
 
 def wait_for(cond, limit, step=0.05):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(step)
-    return cond()
+    """scenario.wait_for at the drills' finer step (they time sub-second events)."""
+    return scenario.wait_for(cond, limit, step)
 
 
 class Cluster(object):
@@ -245,6 +240,23 @@ def _measure(res, obs, t_fault, new_holder, t_restore=None):
     return t_switch
 
 
+def _measure_stay(res, obs, t0):
+    """The numbers of a drill where nothing should move: who served, outage, duplicates."""
+    res.values["serving_before"] = report.serving(obs.records, before=t0)
+    res.values["serving_after"] = obs.serving_now()
+    res.values["outage_s"] = round(report.longest_outage(obs.records, since=t0), 3)
+    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t0],
+                                                                SAMPLE_INTERVAL), 3)
+    res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+
+
+def _clean_after_heartbeat_kill(cluster):
+    """Genuine heartbeat leaves its VIP and pid file behind after SIGKILL: clean up like
+    an operator before starting it again."""
+    cluster.node("HA1").exec(["sh", "-c", "ip addr del %s/24 dev eth0 2>/dev/null; rm -f /run/heartbeat.pid"
+                              % scenario.VIP], timeout=10)
+
+
 def _common_checks(res, deadline_s, new_holder):
     res.check("clients served by %s after the fault" % new_holder, res.values["serving_after"] == new_holder,
               "served by %s" % res.values["serving_after"])
@@ -335,19 +347,13 @@ def drill_kill(cluster, obs, res):
         # Genuine heartbeat leaves the VIP and nginx running after SIGKILL.  pyha on HA2
         # declares it dead, probes the VIP, hears HA1 answer, and must not take it.
         time.sleep(dead + 2.0)
-        res.values["serving_before"] = report.serving(obs.records, before=t0)
-        res.values["serving_after"] = obs.serving_now()
-        res.values["outage_s"] = round(report.longest_outage(obs.records, since=t0), 3)
-        res.values["duplicate_vip_s"] = round(report.duplicate_time([x for x in obs.samples if x[0] >= t0],
-                                                                    SAMPLE_INTERVAL), 3)
-        res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+        _measure_stay(res, obs, t0)
         res.notes.append("genuine heartbeat keeps its VIP after SIGKILL; pyha must not duplicate it")
         res.check("pyha does not take a VIP that still answers", obs.holders() == ["HA1"],
                   "holders %s" % obs.holders())
         res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
         res.check("no answers alternating between nodes", res.values["answers_alternating"] == 0)
-        cluster.node("HA1").exec(["sh", "-c", "ip addr del %s/24 dev eth0 2>/dev/null; rm -f /run/heartbeat.pid"
-                                  % scenario.VIP], timeout=10)
+        _clean_after_heartbeat_kill(cluster)
         wait_for(lambda: obs.holders() == ["HA2"], dead + 10)  # the VIP is free now: HA2 takes it
         t1 = time.monotonic()
         cluster.start_daemon("HA1")
@@ -359,9 +365,7 @@ def drill_kill(cluster, obs, res):
     _common_checks(res, dead + 2.0, "HA2")
     t1 = time.monotonic()
     if cluster.kinds["HA1"] == "heartbeat":
-        # genuine heartbeat leaves its VIP behind after SIGKILL: clean up like an operator
-        cluster.node("HA1").exec(["sh", "-c", "ip addr del %s/24 dev eth0 2>/dev/null; rm -f /run/heartbeat.pid"
-                                  % scenario.VIP], timeout=10)
+        _clean_after_heartbeat_kill(cluster)
     cluster.start_daemon("HA1")
     _failback(res, cluster, obs, t1)
 
@@ -372,12 +376,7 @@ def drill_link_down(cluster, obs, res):
     t0 = time.monotonic()
     cluster.node("HA1").link_down("eth1")
     time.sleep(dead * 2 + 2)
-    res.values["serving_before"] = report.serving(obs.records, before=t0)
-    res.values["serving_after"] = obs.serving_now()
-    res.values["outage_s"] = round(report.longest_outage(obs.records, since=t0), 3)
-    res.values["duplicate_vip_s"] = round(report.duplicate_time([s for s in obs.samples if s[0] >= t0],
-                                                                SAMPLE_INTERVAL), 3)
-    res.values["answers_alternating"] = report.alternations([r for r in obs.records if r["sent"] >= t0])
+    _measure_stay(res, obs, t0)
     res.check("no takeover: HA1 still serves", res.values["serving_after"] == "HA1" and obs.holders() == ["HA1"])
     res.check("no outage", res.values["outage_s"] == 0, "%.2f s" % res.values["outage_s"])
     res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
