@@ -551,6 +551,7 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
     finally:
         obs.close()
     if not res.passed or res.values.get("suspect"):
+        note_failed_requests(res, obs)
         for name in scenario.NODES:
             path = lab.node(name).host_path("/var/log/pyha-daemon.out")
             try:
@@ -560,6 +561,15 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
                 continue
             res.notes.append("%s daemon log (last lines):\n    %s" % (name, "\n    ".join(tail)))
     return res
+
+
+def note_failed_requests(res, obs):
+    # type: (Result, Watch) -> None
+    """Say how the client's failed requests failed: a connect timeout means nobody held
+    the address (or ARP pointed elsewhere), refused means the address without the service."""
+    why = report.failure_summary(obs.records)
+    if why:
+        res.notes.append("failed requests: " + why)
 
 
 def format_result(res):

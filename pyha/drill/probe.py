@@ -2,7 +2,9 @@
 an earlier one, each recorded with its send time, end time, result and body.
 
 Run inside the client's network namespace (`python -m pyha.drill.probe --url ...`), it
-writes one JSON line per finished request to stdout.  Requests are non-blocking sockets
+writes one JSON line per finished request to stdout; a failed one says why (`err`:
+`connect timeout`, `refused`, `unreachable`, `answer timeout`, `http 503`, ...), so a
+drill that fails can tell "nobody at the VIP" from "the VIP is up but not the service".  Requests are non-blocking sockets
 on one selector, so a request hanging on a dead VIP never delays the next one (what a
 sequence of `curl` calls would do), and a process spawn per request does not blur 20 ms
 timing.  Times are `time.monotonic()` of the probe process (CLOCK_MONOTONIC is shared by
@@ -21,7 +23,17 @@ from urllib.parse import urlsplit
 
 
 class _Request(object):
-    __slots__ = ("sock", "sent", "buf", "deadline", "seq")
+    __slots__ = ("sock", "sent", "buf", "deadline", "seq", "connected")
+
+
+_ERRNO_NAMES = {errno.ECONNREFUSED: "refused", errno.EHOSTUNREACH: "unreachable",
+                errno.ENETUNREACH: "network unreachable", errno.ECONNRESET: "reset",
+                errno.ETIMEDOUT: "timeout"}
+
+
+def error_name(code):
+    # type: (int) -> str
+    return _ERRNO_NAMES.get(code) or errno.errorcode.get(code, "errno %d" % code)
 
 
 def parse_body(raw):
@@ -33,6 +45,19 @@ def parse_body(raw):
     return body.decode("utf-8", "replace").strip()
 
 
+def answer_error(raw):
+    # type: (bytes) -> Optional[str]
+    """Why a complete answer is not a success (None when it is one)."""
+    if not raw:
+        return "closed without an answer"
+    status = raw.split(b"\r\n", 1)[0].split()
+    if len(status) < 2:
+        return "not HTTP"
+    if status[1] != b"200":
+        return "http %s" % status[1].decode("ascii", "replace")
+    return None
+
+
 def run(host, port, path, interval, timeout, duration, out):
     # type: (str, int, str, float, float, float, Any) -> None
     sel = selectors.DefaultSelector()
@@ -42,11 +67,14 @@ def run(host, port, path, interval, timeout, duration, out):
     seq = 0
     live = {}  # type: Dict[int, _Request]
 
-    def finish(r, ok, body):
+    def finish(r, ok, body, err=None):
         sel.unregister(r.sock)
         r.sock.close()
         live.pop(r.seq, None)
-        out.write(json.dumps({"seq": r.seq, "sent": r.sent, "end": time.monotonic(), "ok": ok, "body": body}) + "\n")
+        rec = {"seq": r.seq, "sent": r.sent, "end": time.monotonic(), "ok": ok, "body": body}
+        if not ok:
+            rec["err"] = err or "failed"
+        out.write(json.dumps(rec) + "\n")
         out.flush()
 
     while True:
@@ -55,7 +83,7 @@ def run(host, port, path, interval, timeout, duration, out):
             break
         if (not duration or now - start < duration) and now >= next_send:
             r = _Request()
-            r.seq, r.sent, r.buf, r.deadline = seq, now, b"", now + timeout
+            r.seq, r.sent, r.buf, r.deadline, r.connected = seq, now, b"", now + timeout, False
             seq += 1
             r.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             r.sock.setblocking(False)
@@ -63,7 +91,7 @@ def run(host, port, path, interval, timeout, duration, out):
             sel.register(r.sock, selectors.EVENT_WRITE, r)
             live[r.seq] = r
             if err not in (0, errno.EINPROGRESS):
-                finish(r, False, None)
+                finish(r, False, None, error_name(err))
             next_send += interval
             if next_send < now:
                 next_send = now + interval
@@ -74,8 +102,9 @@ def run(host, port, path, interval, timeout, duration, out):
                 if events & selectors.EVENT_WRITE:
                     soerr = r.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if soerr:
-                        finish(r, False, None)
+                        finish(r, False, None, error_name(soerr))
                         continue
+                    r.connected = True
                     r.sock.send(request)
                     sel.modify(r.sock, selectors.EVENT_READ, r)
                 else:
@@ -84,13 +113,13 @@ def run(host, port, path, interval, timeout, duration, out):
                         r.buf += data
                     else:
                         body = parse_body(r.buf)
-                        finish(r, body is not None, body)
-            except OSError:
-                finish(r, False, None)
+                        finish(r, body is not None, body, answer_error(r.buf))
+            except OSError as exc:
+                finish(r, False, None, error_name(exc.errno) if exc.errno else str(exc))
         now = time.monotonic()
         for r in list(live.values()):
             if now >= r.deadline:
-                finish(r, False, None)
+                finish(r, False, None, "answer timeout" if r.connected else "connect timeout")
 
 
 def main(argv=None):

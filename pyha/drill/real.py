@@ -30,7 +30,8 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
 from pyha.drill import report
-from pyha.drill.drills import PROBE_INTERVAL, DrillError, Result, Watch, probe_argv, wait_for
+from pyha.drill.drills import (PROBE_INTERVAL, DrillError, Result, Watch, note_failed_requests, probe_argv,
+                               wait_for)
 from pyha.drill.live import LiveLine
 
 SAMPLE_INTERVAL = 0.1
@@ -168,6 +169,20 @@ class RealPair(object):
         # type: () -> bool
         from pyha.resources import ipaddr
         return ipaddr.is_present(self.vip_spec)
+
+    def vip_diagnosis(self):
+        # type: () -> str
+        """Where this node sends packets for the VIP: a failed drill's first question."""
+        from pyha.resources import ipaddr
+        if ipaddr.is_present(self.vip_spec):
+            return "%s is configured on this node" % self.vip_spec.ip
+        try:
+            r = subprocess.run(["ip", "neigh", "show", "to", self.vip_spec.ip], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=10)
+            entry = r.stdout.strip() or "no neighbour entry"
+        except (OSError, subprocess.SubprocessError) as exc:
+            entry = "cannot run ip: %s" % exc
+        return "%s is not on this node; ip neigh: %s" % (self.vip_spec.ip, entry)
 
     def daemon_pid(self):
         # type: () -> Optional[int]
@@ -398,5 +413,8 @@ def run(pair, name, url, yes=False, progress=None, restore_after=None, probe_int
         res.check("drill ran", False, str(exc))
     finally:
         obs.close()
+    if not res.passed:
+        note_failed_requests(res, obs)
+        res.notes.append("here now: %s" % pair.vip_diagnosis())
     return res
 

@@ -39,6 +39,18 @@ def longest_outage(records, since=None, until=None):
     return best
 
 
+def failure_summary(records, since=None):
+    # type: (Sequence[Dict[str, Any]], Optional[float]) -> str
+    """How the failed probes sent since `since` failed, most frequent first:
+    "312 timeout, 3 refused" ("" when none failed)."""
+    counts = {}  # type: Dict[str, int]
+    for r in records:
+        if not r["ok"] and (since is None or r["sent"] >= since):
+            why = r.get("err") or "failed"
+            counts[why] = counts.get(why, 0) + 1
+    return ", ".join("%d %s" % (n, why) for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def serving(records, before=None, after=None):
     # type: (Sequence[Dict[str, Any]], Optional[float], Optional[float]) -> Optional[str]
     """The node that gave the last successful answer sent in [after, before)."""

@@ -11,8 +11,11 @@
 * ``lab_prefix(tag)``: a fresh prefix for tests that build their own throwaway lab;
   ``lab_tools``: `snapshot_processes(lab)` and `assert_gone(prefix, snapshot)` for them
   (fixtures rather than imports: `import conftest` may find another directory's conftest).
+* A failing lab test carries the tail of every daemon log of this run's live labs (section
+  "lab logs"): a flake seen once in CI must be diagnosable from CI's output alone.
 """
 
+import glob
 import os
 import re
 
@@ -41,6 +44,36 @@ def pytest_runtest_setup(item):
         reason = lab_skip_reason()
         if reason:
             pytest.skip("lab test: " + reason)
+
+
+LOG_FILES = ("pyha-daemon.out", "ha-log", "ha-debug", "keepalived.log")
+LOG_TAIL_LINES = 60
+
+
+def lab_log_tails(pid=None):
+    """The last lines of each daemon log in the labs of test run `pid` (default: this one)."""
+    out = []
+    pattern = "/tmp/%s%d*-lab/*/root/var/log/*" % (TEST_BASE, os.getpid() if pid is None else pid)
+    for path in sorted(glob.glob(pattern)):
+        if os.path.basename(path) not in LOG_FILES:
+            continue
+        try:
+            with open(path, errors="replace") as f:
+                lines = f.readlines()[-LOG_TAIL_LINES:]
+        except OSError as exc:
+            lines = ["(unreadable: %s)\n" % exc]
+        out.append("--- %s (last %d lines)\n%s" % (path, len(lines), "".join(lines)))
+    return "\n".join(out)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and item.get_closest_marker("lab") is not None:
+        tails = lab_log_tails()
+        if tails:
+            report.sections.append(("lab logs", tails))
 
 
 def make_prefix(tag):
