@@ -11,20 +11,85 @@ It ignores SIGTERM/SIGINT/SIGHUP (a service manager stopping the unit signals th
 group; the daemon's own clean stop is what should happen then) and must be run with
 systemd `KillMode=process`, so that the daemon's death does not take it along.
 Protocol on stdin: one JSON object per line: {"hold": [token, ...]} or {"clean": true}.
+
+The release lock: a daemon restarted right after a SIGKILL must not start the services
+while the dead daemon's guardian is still stopping them (it did, in the lab: the new
+daemon found nginx "already running", took the group, and the old guardian then stopped
+nginx under it: 20 s of refused requests on the node holding the VIP).  So the daemon
+takes an exclusive flock on <run dir>/resources.lock before it manages anything and
+hands the same open file to its guardian; the lock is free only when both are gone.  A
+new daemon waits for it (`wait_for_release`) before it joins the cluster.
 """
 
+import errno
+import fcntl
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
-from typing import IO, List, Optional
+import time
+from typing import IO, Any, Callable, List, Optional
 
 from pyha.resources import agents, ipaddr
 from pyha.resources.runner import run_blocking
 
 STOP_TIMEOUT = 30.0
+LOCK_NAME = "resources.lock"
+# A previous guardian removes addresses in milliseconds and then stops each service with
+# STOP_TIMEOUT; a wait longer than this means it is stuck, and starting anyway would run
+# the services twice.
+RELEASE_WAIT_S = 120.0
 log = logging.getLogger("pyha.guardian")
+
+
+class ReleaseInProgress(Exception):
+    """The previous daemon's guardian still holds the release lock after the wait."""
+
+
+def _lock_holder(fd):
+    # type: (int) -> str
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+    except OSError:
+        text = ""
+    return "pid %s" % text if text.isdigit() else "pid unknown"
+
+
+def wait_for_release(run_dir, limit=RELEASE_WAIT_S, clock=time.monotonic, sleep=time.sleep, say=None):
+    # type: (str, float, Callable[[], float], Callable[[float], Any], Optional[Callable[[str], Any]]) -> int
+    """Open and exclusively lock <run_dir>/resources.lock, waiting up to `limit` seconds
+    while a dead daemon's guardian still releases under it.  Returns the locked fd
+    (close-on-exec; give it to the guardian with GuardianLink(lock_fd=...))."""
+    os.makedirs(run_dir, mode=0o755, exist_ok=True)
+    path = os.path.join(run_dir, LOCK_NAME)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    start = clock()
+    next_say = start
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if clock() > start + 0.001 and say is not None:
+                say("the previous daemon's guardian finished releasing after %.1f s" % (clock() - start))
+            return fd
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                os.close(fd)
+                raise
+        now = clock()
+        if now - start >= limit:
+            holder = _lock_holder(fd)
+            os.close(fd)
+            raise ReleaseInProgress(
+                "the guardian of the previous pyha daemon (%s) still holds %s after %.0f s: it is "
+                "still stopping that daemon's resources; not starting (starting now would run them "
+                "twice).  Look at that process, then start pyha again" % (holder, path, limit))
+        if now >= next_say and say is not None:
+            say("waiting for the guardian of the previous daemon (%s) to finish releasing its "
+                "resources (%s)" % (_lock_holder(fd), path))
+            next_say = now + 5.0
+        sleep(0.05)
 
 
 def release(tokens, resource_d=agents.RESOURCE_D, stop_timeout=STOP_TIMEOUT):
@@ -84,11 +149,22 @@ def watch(stream, resource_d=agents.RESOURCE_D):
 class GuardianLink(object):
     """The daemon's end: start the guardian, tell it what we hold, say goodbye cleanly."""
 
-    def __init__(self, resource_d=agents.RESOURCE_D, argv=None):
-        # type: (str, Optional[List[str]]) -> None
+    def __init__(self, resource_d=agents.RESOURCE_D, argv=None, lock_fd=None):
+        # type: (str, Optional[List[str]], Optional[int]) -> None
+        """`lock_fd`: the locked release lock (wait_for_release), shared with the guardian."""
         argv = argv or [sys.executable, "-m", "pyha.daemon.guardian", "--resource-d", resource_d]
+        pass_fds = ()  # type: Any
+        if lock_fd is not None:
+            argv = list(argv) + ["--lock-fd", str(lock_fd)]
+            pass_fds = (lock_fd,)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, universal_newlines=True,
-                                     start_new_session=True, close_fds=True)
+                                     start_new_session=True, close_fds=True, pass_fds=pass_fds)
+        if lock_fd is not None:
+            try:  # who holds the lock, for a daemon that has to wait for it
+                os.ftruncate(lock_fd, 0)
+                os.pwrite(lock_fd, ("%d\n" % self.proc.pid).encode(), 0)
+            except OSError:
+                pass
         self.last = None  # type: Optional[List[str]]
 
     def holding(self, tokens):
@@ -123,7 +199,14 @@ def main(argv=None):
     import argparse
     parser = argparse.ArgumentParser(prog="pyha-guardian")
     parser.add_argument("--resource-d", default=agents.RESOURCE_D)
+    parser.add_argument("--lock-fd", type=int, default=None,
+                        help="the daemon's release lock: held (open) until the release is done")
     args = parser.parse_args(argv)
+    if args.lock_fd is not None:
+        try:  # kept open until we exit, but never handed to the stop scripts
+            os.set_inheritable(args.lock_fd, False)
+        except OSError:
+            pass
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     if not logging.getLogger("pyha").handlers:

@@ -206,6 +206,8 @@ class Daemon(object):
         self._link_poll_at = 0.0
         self.realtime = "normal (not started by `pyha daemon`)"  # what make_realtime said
         self.guardian = None  # type: Any
+        # resources.lock, held (with the guardian) from start-up to exit: see guardian.py
+        self._release_lock = None  # type: Optional[int]
         self.watchdog = None  # type: Any
         self.command_results = []  # type: List[Any]
 
@@ -241,6 +243,15 @@ class Daemon(object):
                 self.loop.add_reader(self.ping, self._on_ping_readable)
             except OSError as exc:
                 log.error("cannot open the ICMP socket for ping nodes: %s", exc)
+        if self.managing:
+            # Before the watchdog: this may wait, and nothing would pet it meanwhile.
+            from pyha.daemon.guardian import ReleaseInProgress, wait_for_release
+            try:
+                self._release_lock = wait_for_release(self.settings.run_dir,
+                                                      say=lambda text: log.warning("%s", text))
+            except (ReleaseInProgress, OSError) as exc:
+                self.close_media()
+                raise StartupError(str(exc), exit_code=EXIT_FAILURE)
         if self.cf.watchdog:
             from pyha.daemon.watchdog import Watchdog
             self.watchdog = Watchdog(self.cf.watchdog, self.cf.deadtime_ms)
@@ -248,6 +259,7 @@ class Daemon(object):
                 self.watchdog.open()
             except OSError as exc:
                 self.close_media()
+                self._close_release_lock()
                 raise StartupError(str(exc), exit_code=EXIT_FAILURE)
             log.info("watchdog %s armed, timeout %d s%s", self.cf.watchdog, self.watchdog.timeout,
                      " (%s)" % self.watchdog.set_timeout_error if self.watchdog.set_timeout_error else "")
@@ -255,7 +267,7 @@ class Daemon(object):
             from pyha.daemon.guardian import GuardianLink
             from pyha.daemon.resources_shell import ResourceShell
             resource_d = os.path.join(self.settings.ha_dir, "resource.d")
-            self.guardian = GuardianLink(resource_d=resource_d)
+            self.guardian = GuardianLink(resource_d=resource_d, lock_fd=self._release_lock)
             self.resources = ResourceShell(self.loop, self.haresources, self._on_resource_event,
                                            guardian=self.guardian, resource_d=resource_d)
             for problem in self.resources.problems:
@@ -554,6 +566,11 @@ class Daemon(object):
             self._send(self.membership.send(OrderedDict([("t", "shutdone"), ("st", "dead")])))
             self._leave()
 
+    def _close_release_lock(self):
+        if self._release_lock is not None:
+            os.close(self._release_lock)
+            self._release_lock = None
+
     def _leave(self):
         """Linger briefly (retransmission requests for our last messages), then exit."""
         self.loop.call_later(LEAVE_LINGER_S, self.loop.stop)
@@ -566,6 +583,7 @@ class Daemon(object):
             self.resources.close()
         if self.guardian is not None:
             self.guardian.clean_exit()
+        self._close_release_lock()
         if self.watchdog is not None:
             self.watchdog.close(clean=True)
         if self.control is not None:

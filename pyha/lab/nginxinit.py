@@ -9,7 +9,8 @@ node (`pyha lab up --nginx-init el`, the default); `--nginx-init debian` keeps t
 stock script, and the drills and benches report which one ran.
 
 Stop is graceful (QUIT lets requests in flight finish), escalates to TERM and KILL like
-Debian's STOP_SCHEDULE, and polls every 20 ms; a zombie master counts as stopped.
+Debian's STOP_SCHEDULE, and polls every 20 ms; a zombie master counts as stopped, and so
+does a pid file naming a process that is not nginx (pid reuse).
 Status follows LSB: 0 running, 1 dead with a pid file, 3 stopped.
 """
 
@@ -32,6 +33,8 @@ pid() {
 
 alive() {
     [ -r "/proc/$1/stat" ] || return 1
+    # a recycled pid (small pid namespaces reuse them fast) is not nginx
+    [ "$(cat "/proc/$1/comm" 2>/dev/null)" = nginx ] || return 1
     # a zombie (state Z) has exited; only its parent has not reaped it yet
     ! grep -q '^[0-9]* (.*) Z ' "/proc/$1/stat" 2>/dev/null
 }

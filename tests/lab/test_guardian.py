@@ -23,10 +23,10 @@ PREFIX = "pyhagd%d" % os.getpid()
 
 DAEMON = """
 import sys, time
-from pyha.daemon.guardian import GuardianLink
+from pyha.daemon.guardian import GuardianLink, wait_for_release
 from pyha.resources import ipaddr
 rd = sys.argv[1]
-g = GuardianLink(resource_d=rd)
+g = GuardianLink(resource_d=rd, lock_fd=wait_for_release(sys.argv[3]) if len(sys.argv) > 3 else None)
 ipaddr.add(ipaddr.IpSpec.parse("192.0.2.160/24/eth0"))
 g.holding(["192.0.2.160/24/eth0", "svc::arg"])
 print("holding", flush=True)
@@ -51,10 +51,10 @@ def resource_d(tmp_path):
     return d
 
 
-def start_daemon(ns, resource_d, mode):
+def start_daemon(ns, resource_d, mode, run_dir=None):
     proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", textwrap.dedent(DAEMON),
-                             str(resource_d), mode], stdout=subprocess.PIPE, universal_newlines=True,
-                            env=py_env())
+                             str(resource_d), mode] + ([str(run_dir)] if run_dir else []),
+                            stdout=subprocess.PIPE, universal_newlines=True, env=py_env())
     assert proc.stdout.readline().strip() == "holding"
     return proc
 
@@ -92,3 +92,25 @@ def test_clean_stop_releases_nothing(netns, resource_d, tmp_path):
     assert "192.0.2.160" in addrs(a)  # a clean daemon released (or kept) it itself
     assert not (tmp_path / "calls").exists()
     subprocess.run(["ip", "-n", a, "addr", "del", "192.0.2.160/24", "dev", "eth0"])
+
+
+def test_a_restarted_daemon_waits_until_the_old_guardian_stopped_the_service(netns, resource_d, tmp_path):
+    """The race seen in the lab: SIGKILL, immediate restart, the new daemon found the
+    service "already running" and the old guardian stopped it under the new one.  With
+    the release lock the new start waits until the old guardian's stop has finished."""
+    a, _ = netns
+    slow = resource_d / "svc"
+    slow.write_text("#!/bin/sh\nsleep 1.5\necho \"$@\" >> %s/calls\nexit 0\n" % tmp_path)
+    run_dir = tmp_path / "run"
+    proc = start_daemon(a, resource_d, "kill", run_dir=run_dir)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    from pyha.daemon.guardian import wait_for_release
+    said = []
+    t0 = time.monotonic()
+    fd = wait_for_release(str(run_dir), limit=30, say=said.append)  # what the new daemon does first
+    waited = time.monotonic() - t0
+    os.close(fd)
+    assert (tmp_path / "calls").read_text() == "arg stop\n"  # the old stop is over, not racing us
+    assert waited >= 1.0, said
+    assert any("waiting for the guardian of the previous daemon" in s for s in said), said
