@@ -1408,27 +1408,28 @@ class Manager(object):
         self._claim((), PROBE_NONE if weown else PROBE_CLAIM, reason, groups=[g])
         self._decide(reason)
 
-    def _on_peer_groups(self, fields, seq):
-        value = fields.get("running")
+    def _peer_group_word(self, fields, field, msg, current, seq):
+        # type: (Dict[str, Any], str, str, Any, Optional[int]) -> Optional[Set[str]]
+        """The group keys in a pyha peer's `msg` (field `field`), or None when the message is
+        malformed (logged) or older than the (keys, seq) we hold already (`current`)."""
+        value = fields.get(field)
         if not isinstance(value, str):
-            self._log(WARNING, "%s from %s without running field ignored" % (GROUPS_MSG, self.peer))
-            return
-        peer = self._peer
-        if seq is not None and peer.running is not None and peer.running[1] is not None and seq < peer.running[1]:
-            return  # an older one, overtaken
-        keys = set(k for k in value.split() if k in self._groups)
-        peer.running = (keys, seq)
+            self._log(WARNING, "%s from %s without %s field ignored" % (msg, self.peer, field))
+            return None
+        if seq is not None and current is not None and current[1] is not None and seq < current[1]:
+            return None  # an older one, overtaken
+        return set(k for k in value.split() if k in self._groups)
+
+    def _on_peer_groups(self, fields, seq):
+        keys = self._peer_group_word(fields, "running", GROUPS_MSG, self._peer.running, seq)
+        if keys is not None:
+            self._peer.running = (keys, seq)
 
     def _on_peer_links(self, fields, seq):
-        value = fields.get("down")
-        if not isinstance(value, str):
-            self._log(WARNING, "%s from %s without down field ignored" % (LINKS_MSG, self.peer))
-            return
         peer = self._peer
-        if seq is not None and peer.links_down is not None and peer.links_down[1] is not None \
-                and seq < peer.links_down[1]:
-            return  # an older one, overtaken
-        keys = set(k for k in value.split() if k in self._groups)
+        keys = self._peer_group_word(fields, "down", LINKS_MSG, peer.links_down, seq)
+        if keys is None:
+            return
         before = peer.links_down[0] if peer.links_down is not None else set()
         peer.links_down = (keys, seq)
         if keys - before:

@@ -552,6 +552,11 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
         obs.close()
     if not res.passed or res.values.get("suspect"):
         note_failed_requests(res, obs)
+        try:  # where the client sends packets for the VIP now (a stale ARP entry shows here)
+            r = lab.node("client").exec(["ip", "neigh", "show", "to", scenario.VIP], timeout=10)
+            res.notes.append("client neighbour entry for %s: %s" % (scenario.VIP, r.stdout.strip() or "none"))
+        except Exception as exc:  # noqa: a diagnostic must never hide the drill's result
+            res.notes.append("client neighbour entry: unavailable (%s)" % exc)
         for name in scenario.NODES:
             path = lab.node(name).host_path("/var/log/pyha-daemon.out")
             try:
