@@ -117,19 +117,35 @@ def string_fields(msg):
 class NullManager(object):
     """Membership-only mode (`pyha daemon --no-resources`, heartbeat's -M): holds nothing.
 
-    A genuine peer still needs its `starting` answered (spec 1.11), so this answers it
-    with "I hold none and I am stable".
+    A genuine peer still runs its resource protocol with us (spec 1.11): its `starting`
+    is answered with "I hold none and I am stable".  Our own `starting` (sent when
+    communication comes up) makes the genuine node mark us unstable until we say
+    `isstable=1` again; a genuine starter says it once the reply to its `starting` has
+    arrived and its takeover is done, and so do we (nothing to take).  Without that, a
+    `starting` of ours that reached the peer after our answer to its own left it waiting
+    for our stability: its `heartbeat -k` then hung for ever after "Shutdown delayed until
+    current resource activity finishes" (seen in CI; hb_rsc_isstable needs other_is_stable).
+
+    A genuine node that took our groups over while we were away offers them back
+    (auto_failback: `ask_resources info=me`); we cannot take them and do not answer, as a
+    genuine -M node would not: it cancels after its 10 s standby timeout and keeps them.
     """
+
+    STABLE = OrderedDict([("t", "resource"), ("rsc_hold", "none"), ("rtype", "full"), ("isstable", "1")])
 
     def __init__(self, local):
         self.local = local
+        self._awaiting_reply = False  # our `starting` is out, its `resource` answer not in
 
     def handle(self, event, now):
         # type: (Any, float) -> List[Any]
         if isinstance(event, ev.Deliver) and event.t == "starting":
-            return [("send", OrderedDict([("t", "resource"), ("rsc_hold", "none"), ("rtype", "full"),
-                                          ("isstable", "1")]))]
+            return [("send", OrderedDict(self.STABLE))]
+        if isinstance(event, ev.Deliver) and event.t == "resource" and self._awaiting_reply:
+            self._awaiting_reply = False
+            return [("send", OrderedDict(self.STABLE))]
         if isinstance(event, ev.CommUp):
+            self._awaiting_reply = True
             return [("send", OrderedDict([("t", "starting")]))]
         return []
 

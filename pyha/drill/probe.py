@@ -4,11 +4,12 @@ an earlier one, each recorded with its send time, end time, result and body.
 Run inside the client's network namespace (`python -m pyha.drill.probe --url ...`), it
 writes one JSON line per finished request to stdout; a failed one says why (`err`:
 `connect timeout`, `refused`, `unreachable`, `answer timeout`, `http 503`, ...), so a
-drill that fails can tell "nobody at the VIP" from "the VIP is up but not the service".  Requests are non-blocking sockets
-on one selector, so a request hanging on a dead VIP never delays the next one (what a
-sequence of `curl` calls would do), and a process spawn per request does not blur 20 ms
-timing.  Times are `time.monotonic()` of the probe process (CLOCK_MONOTONIC is shared by
-all processes on the machine, so they line up with the drill's own timestamps).
+drill that fails can tell "nobody at the VIP" from "the VIP is up but not the service".
+Requests are non-blocking sockets on one selector, so a request hanging on a dead VIP
+never delays the next one (what a sequence of `curl` calls would do), and a process
+spawn per request does not blur 20 ms timing.  Times are `time.monotonic()` of the
+probe process (CLOCK_MONOTONIC is shared by all processes on the machine, so they line
+up with the drill's own timestamps).
 """
 
 import argparse

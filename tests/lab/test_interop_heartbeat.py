@@ -122,3 +122,28 @@ def test_pyha_killed_is_declared_dead_by_genuine_after_deadtime(cluster):
     elapsed = time.monotonic() - t0
     assert dead
     assert DEADTIME - KEEPALIVE - 0.2 <= elapsed <= DEADTIME + KEEPALIVE + 0.6, elapsed
+
+
+def test_genuine_sees_a_restarted_pyha_stable_and_can_stop(cluster):
+    """pyha's `starting` marks it unstable on the genuine node until pyha says isstable=1;
+    without that the genuine `heartbeat -k` hangs for ever ("Shutdown delayed until
+    current resource activity finishes", spec 1.11).  `cl_status rscstatus` says
+    "transition" while the genuine node waits.  Runs after the kill test: a new pyha."""
+    ha1, ha2, d2 = cluster
+    d3 = Daemon(ha2, "--no-resources")
+    try:
+        up, _ = wait_until(lambda: cl_status(ha1, "nodestatus", "ha2") == "active", INITDEAD + 5, step=0.2)
+        assert up, d3.output()
+        # With auto_failback on the genuine node, holding our (empty) groups since it took
+        # them over, offers them back; a membership-only pyha cannot take them and does not
+        # answer, so the genuine node cancels after its 10 s standby timeout (measured:
+        # "transition" for 10.8 s, then "all").  Without our isstable=1 it stayed
+        # "transition" for ever.
+        settled, _ = wait_until(lambda: cl_status(ha1, "rscstatus") != "transition", 20, step=0.2)
+        assert settled, (cl_status(ha1, "rscstatus"), tail(ha1, "/var/log/ha-debug", 40))
+        stop_heartbeat(ha1, d3)
+        assert ha1.exec(["/etc/init.d/heartbeat", "start"], timeout=60).returncode == 0
+        back, _ = wait_until(lambda: cl_status(ha1, "nodestatus", "ha2") == "active", INITDEAD + 5, step=0.2)
+        assert back
+    finally:
+        d3.stop()
