@@ -35,8 +35,9 @@ def tail(node, path, lines=40):
 
 
 def stop_heartbeat(ha1, d2):
-    """/etc/init.d/heartbeat stop; a hang fails with both sides' logs (spec 5.11 lists
-    genuine stop hangs; which one, if any, must be visible from CI's output alone)."""
+    """/etc/init.d/heartbeat stop; a hang fails with both sides' logs.  A genuine stop
+    waits for a stable peer (spec 1.11 item 3, 5.11): a hang here once came from pyha
+    never saying isstable=1 after its own `starting`; CI's output must show such a cause."""
     try:
         r = ha1.exec(["/etc/init.d/heartbeat", "stop"], timeout=60)
     except subprocess.TimeoutExpired:
