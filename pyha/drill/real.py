@@ -226,16 +226,6 @@ class RealObservation(Watch):
         return self.samples[-1][1] if self.samples else None
 
 
-def _outage(obs, since):
-    """Longest run of failed client requests sent since `since` (s)."""
-    return round(report.longest_outage(obs.records, since=since), 3)
-
-
-def _duplicate(obs, since):
-    """Time both nodes were seen holding the group since `since` (s)."""
-    return round(report.duplicate_time([s for s in obs.samples if s[0] >= since], SAMPLE_INTERVAL), 3)
-
-
 def _switch(res, obs, t0, new_holder, limit, client=True):
     def moved():
         # seen at any moment since t0: a restart may have handed over and back already
@@ -246,8 +236,8 @@ def _switch(res, obs, t0, new_holder, limit, client=True):
     res.values["detection_s"] = None if t_switch is None else round(t_switch - t0, 3)
     if client:
         time.sleep(0.5)
-        res.values["outage_s"] = _outage(obs, t0 - 1.0)
-    res.values["duplicate_vip_s"] = _duplicate(obs, t0 - 1)
+        res.values["outage_s"] = obs.outage_since(t0 - 1.0)
+    res.values["duplicate_vip_s"] = obs.duplicate_since(t0 - 1)
     res.check("group moved to %s" % new_holder, ok, "holders %s" % obs.holders())
     res.check("never held by both nodes", res.values["duplicate_vip_s"] == 0,
               "%.2f s" % res.values["duplicate_vip_s"])
@@ -257,7 +247,7 @@ def _switch(res, obs, t0, new_holder, limit, client=True):
 def _back(res, pair, obs, t0, holder, limit, key="failback_outage_s"):
     ok = wait_for(lambda: obs.holders() == [holder] and obs.answering(), limit)
     time.sleep(0.5)
-    res.values[key] = _outage(obs, t0)
+    res.values[key] = obs.outage_since(t0)
     res.check("group back on %s" % holder, ok, "holders %s" % obs.holders())
 
 
@@ -285,8 +275,8 @@ def drill_restart(pair, obs, res, opts):
     ok = wait_for(lambda: obs.holders() is not None and len(obs.holders()) == 1 and obs.answering(),
                   pair.initdead + pair.deadtime + 30)
     time.sleep(0.5)
-    res.values["outage_s"] = _outage(obs, t0 - 1.0)
-    res.values["duplicate_vip_s"] = _duplicate(obs, t0)
+    res.values["outage_s"] = obs.outage_since(t0 - 1.0)
+    res.values["duplicate_vip_s"] = obs.duplicate_since(t0)
     res.check("one holder after the restart, clients served", ok, "holders %s" % obs.holders())
     res.check("client outage within 2 s", res.values["outage_s"] <= 2.0, "%.2f s" % res.values["outage_s"])
     res.check("never held by both nodes", res.values["duplicate_vip_s"] == 0)
@@ -314,7 +304,7 @@ def drill_kill(pair, obs, res, opts):
     served = wait_for(lambda: any(r["ok"] and r["sent"] >= t_gone for r in list(obs.records)),
                       pair.deadtime + 30)
     time.sleep(0.5)
-    res.values["outage_s"] = _outage(obs, t0 - 1.0)
+    res.values["outage_s"] = obs.outage_since(t0 - 1.0)
     res.check("clients served again", served)
     t1 = time.monotonic()
     pair.service("start")
@@ -339,7 +329,7 @@ def drill_link_down(pair, obs, res, opts):
         pair.link(dev, False)
     try:
         time.sleep(wait_s)
-        res.values["outage_s"] = _outage(obs, t0)
+        res.values["outage_s"] = obs.outage_since(t0)
     finally:
         for dev in pair.hb_ifaces:
             pair.link(dev, True)
@@ -347,7 +337,7 @@ def drill_link_down(pair, obs, res, opts):
     res.check("no outage", res.values["outage_s"] == 0, "%.2f s" % res.values["outage_s"])
     time.sleep(pair.deadtime + 2 * pair.keepalive + 1)
     res.check("nothing moved", obs.holders() == before, "holders %s, before %s" % (obs.holders(), before))
-    res.values["duplicate_vip_s"] = _duplicate(obs, t0)
+    res.values["duplicate_vip_s"] = obs.duplicate_since(t0)
 
 
 def drill_nic_down(pair, obs, res, opts):
