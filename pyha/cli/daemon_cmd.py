@@ -29,6 +29,25 @@ def daemon(
                                      help="Normal scheduling whatever ha.cf's `realtime` says (heartbeat's -l)."),
 ):
     """Run this node in the foreground (systemd Type=notify; the SysV script backgrounds it)."""
+    from pyha.daemon.pidlock import AlreadyRunning, PidLock
+
+    # First act, before any medium, socket or state file is touched: one daemon per node.
+    pidlock = PidLock(run_dir)
+    try:
+        pidlock.take()
+    except AlreadyRunning as exc:
+        typer.echo("pyha: ERROR: %s" % exc, err=True)
+        raise typer.Exit(1)
+    except OSError as exc:
+        typer.echo("pyha: ERROR: cannot create the pid file %s: %s" % (pidlock.path, exc.strerror), err=True)
+        raise typer.Exit(1)
+    try:
+        _run_daemon(directory, state_dir, run_dir, no_resources, quiet, no_realtime)
+    finally:
+        pidlock.release()
+
+
+def _run_daemon(directory, state_dir, run_dir, no_resources, quiet, no_realtime):
     from pyha.daemon import logsetup, sdnotify
     from pyha.daemon.node import Daemon, Settings, StartupError
 
@@ -49,19 +68,11 @@ def daemon(
     d.realtime = text
     log = logging.getLogger(logsetup.LOGGER)
     (log.warning if wanted and not rt else log.info)("%s", text)
-    pid_path = settings.pid_path
-    with open(pid_path + ".tmp", "w") as f:
-        f.write("%d\n" % os.getpid())
-    os.rename(pid_path + ".tmp", pid_path)
     sdnotify.notify("READY=1\nMAINPID=%d" % os.getpid())
     try:
         code = d.run()
     finally:
         sdnotify.notify("STOPPING=1")
-        try:
-            os.unlink(pid_path)
-        except OSError:
-            pass
     raise typer.Exit(code)
 
 

@@ -75,7 +75,8 @@ class Settings(object):
 
     @property
     def pid_path(self):
-        return os.path.join(self.run_dir, "pyha.pid")
+        from pyha.daemon.pidlock import PID_FILE
+        return os.path.join(self.run_dir, PID_FILE)
 
 
 class StartupError(Exception):
@@ -185,6 +186,7 @@ class Daemon(object):
         cf, keys = report.hacf, report.authkeys
         self.cf, self.haresources, self.authkeys = cf, report.haresources, keys
         self.name = (self.settings.node_name or os.uname()[1]).lower()
+        self.peer_names = frozenset(n.lower() for n in cf.nodes if n.lower() != self.name)
         mapping = {}
         for idx, key in keys.keys.items():
             mapping[idx] = (key.method, key.key) if key.key is not None else key.method
@@ -240,6 +242,7 @@ class Daemon(object):
         bcast = [m.dev for m in self.cf.media if m.kind == "bcast"]
         mcast = [(m.dev, m.group, m.port, m.ttl, m.loop) for m in self.cf.media if m.kind == "mcast"]
         port = next((m.port for m in self.cf.media if m.kind in ("ucast", "bcast") and m.port), self.cf.udpport)
+        self._refuse_held_ports(([port] if ucast or bcast else []) + [m[2] for m in mcast])
         try:
             self.media = open_udp_media(ucast, bcast, mcast, port)
             for m in self.cf.media:
@@ -302,6 +305,19 @@ class Daemon(object):
             self.loop.add_signal_handler(sig, lambda s: self.request_stop("signal %d" % s))
         self.loop.add_signal_handler(signal.SIGHUP, lambda s: self.reload())
         log.info("pyha %s starting on node %s, generation %d", __version__, self.name, gen)
+
+    def _refuse_held_ports(self, ports):
+        """A port another process holds would split the peer's packets between us (both
+        binds succeed with SO_REUSEADDR): refuse it and name the holder."""
+        from pyha.media.portowner import describe, udp_port_holders
+        for port in sorted(set(ports)):
+            holders = udp_port_holders(port)
+            if holders:
+                raise StartupError(
+                    "UDP port %d is already in use by %s; two heartbeat daemons on one node would each "
+                    "hear only part of the peer's packets: stop it first (during a migration the other "
+                    "node keeps running heartbeat, this one runs pyha)" % (port, describe(holders)),
+                    exit_code=EXIT_FAILURE)
 
     def close_media(self):
         for m in self.media:
@@ -379,16 +395,19 @@ class Daemon(object):
             except wire.WireError as exc:
                 self._drop(exc.code, "%s from %s" % (exc, origin), medium.name)
                 continue
-            src = fields.get("src", "")
-            if src.lower() == self.name:
+            src = fields.get("src", "").lower()
+            if src == self.name:
                 continue  # our own broadcast or multicast loop
-            uuid = packet.message.get_bytes("srcuuid")
-            if uuid is not None and len(uuid) == 16 and src:
-                self.uuids[src.lower()] = uuid
-            if fields.get("t") == "status":
-                ts = ev.parse_hex(fields.get("ts"))
-                if ts:
-                    self.clock_skew[src.lower()] = ts - self.wall()
+            if src in self.peer_names:
+                # only ha.cf's nodes: anyone holding the key could otherwise grow these
+                # tables one made-up name at a time (membership drops such packets)
+                uuid = packet.message.get_bytes("srcuuid")
+                if uuid is not None and len(uuid) == 16:
+                    self.uuids[src] = uuid
+                if fields.get("t") == "status":
+                    ts = ev.parse_hex(fields.get("ts"))
+                    if ts:
+                        self.clock_skew[src] = ts - self.wall()
             heard = ev.Heard.from_fields(now, medium.name, fields)
             try:
                 self._dispatch(self.membership.heard(heard), now)

@@ -190,8 +190,8 @@ class Cluster(object):
             self.node(name).exec(["kill", "-KILL", pid], timeout=10)
 
     def start_daemon(self, name):
-        if self.kinds[name] == "pyha":
-            self.node(name).exec(["rm", "-f", "/run/pyha/pyha.pid"], timeout=10)
+        # pyha's pid file is a lock: a stale one (SIGKILL) is harmless, and removing one
+        # could take a starting daemon's lock file away
         scenario.start_daemon(self.node(name), self.kinds[name])
 
     def daemon_running(self, name):

@@ -108,7 +108,7 @@ def test_real_kill_and_restart_with_the_operators_commands(lab):
     """kill and restart on a real pair need to know how the host runs pyha; the lab has no
     service manager, so the drill gets the commands (--start-cmd, --restart-cmd)."""
     assert steady(lab)
-    start = "rm -f /run/pyha/pyha.pid; setsid %s >>/var/log/pyha-daemon.out 2>&1 </dev/null &" % " ".join(
+    start = "setsid %s >>/var/log/pyha-daemon.out 2>&1 </dev/null &" % " ".join(
         scenario.pyha_argv("daemon"))
     restart = "kill -TERM $(cat /run/pyha/pyha.pid); while [ -e /run/pyha/pyha.pid ]; do sleep 0.05; done; " + start
     for name in ("kill", "restart"):

@@ -1,0 +1,107 @@
+"""The daemon shell's own guards, with a real configuration in a temp dir: what it keeps
+per sender, and refusing a UDP port another process holds (real sockets on loopback)."""
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pyha import wire
+from pyha.daemon.node import Daemon, Settings, StartupError
+from pyha.wire import control
+
+KEY = "shell-test-key"
+ME = os.uname()[1].lower()  # check_config wants this host among the nodes, like heartbeat
+
+
+def _ha_dir(tmp_path, port=694):
+    d = tmp_path / "ha.d"
+    d.mkdir()
+    (d / "ha.cf").write_text("keepalive 1\ndeadtime 5\nwarntime 3\ninitdead 10\nudpport %d\n"
+                             "auto_failback on\nucast lo 127.0.0.1\nnode %s\nnode ha2\n" % (port, ME))
+    (d / "haresources").write_text("")
+    keys = d / "authkeys"
+    keys.write_text("auth 1\n1 sha1 %s\n" % KEY)
+    os.chmod(str(keys), 0o600)
+    return str(d)
+
+
+class FakeMedium(object):
+    """Hands the daemon prepared datagrams, as a UDP medium's receive() would."""
+    name = "lo"
+
+    def __init__(self, frames):
+        self.frames = frames
+
+    def receive(self):
+        frames, self.frames = self.frames, []
+        return frames
+
+
+def _packet(src, seq, uuid):
+    ring = wire.Keyring.from_mapping(1, {1: ("sha1", KEY)})
+    sender = control.Sender(src, uuid, 0x1000)
+    msg = control.add_control_fields(control.status("active", 5000), sender, ts=0x5f000000, seq=seq)
+    return wire.sign_netstring(msg, ring)
+
+
+def test_nothing_is_kept_for_senders_not_in_ha_cf(tmp_path):
+    d = Daemon(Settings(ha_dir=_ha_dir(tmp_path), state_dir=str(tmp_path / "state"),
+                        run_dir=str(tmp_path / "run"), manage_resources=False))
+    try:
+        frames = [(_packet("ghost%d" % i, 1, os.urandom(16)), "127.0.0.1:694") for i in range(2000)]
+        d._on_readable(FakeMedium(frames))
+        assert d.uuids == {} and d.clock_skew == {}
+        d._on_readable(FakeMedium([(_packet("ha2", 1, b"\x07" * 16), "127.0.0.1:694")]))
+        assert d.uuids == {"ha2": b"\x07" * 16} and list(d.clock_skew) == ["ha2"]
+    finally:
+        d.loop.close()
+
+
+HOLDER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# as genuine heartbeat binds udpport: both options, so a second bind would succeed
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("bound", flush=True)
+sys.stdin.read()
+"""
+
+
+def _free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="binding to a device (SO_BINDTODEVICE) needs root")
+def test_a_udp_port_held_by_another_process_is_refused_naming_it(tmp_path):
+    port = _free_udp_port()
+    d = Daemon(Settings(ha_dir=_ha_dir(tmp_path, port), state_dir=str(tmp_path / "state"),
+                        run_dir=str(tmp_path / "run"), manage_resources=False))
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), str(port)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True)
+    try:
+        assert holder.stdout.readline().strip() == "bound"
+        with pytest.raises(StartupError) as err:
+            d.open()
+        assert "UDP port %d is already in use by python" % port in err.value.message
+        assert "(pid %d)" % holder.pid in err.value.message
+        assert d.media == []
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    # once the holder is gone the same daemon opens its medium on that port
+    d.open()
+    try:
+        assert [m.port for m in d.media] == [port]
+    finally:
+        d._shutdown_io()
+        d.loop.close()
