@@ -172,9 +172,15 @@ def start_daemon(node, kind="pyha"):
         return None
     out = open(node.host_path("/var/log/pyha-daemon.out"), "a")
     try:
-        return node.spawn(pyha_argv("daemon"), env=_env(), stdout=out, stderr=subprocess.STDOUT)
+        proc = node.spawn(pyha_argv("daemon"), env=_env(), stdout=out, stderr=subprocess.STDOUT)
     finally:
         out.close()
+    # Return once the daemon holds its pid file lock (or has exited): a caller that stops
+    # it right away then finds its pid instead of racing its start-up.
+    from pyha.daemon.pidlock import held_by
+    run_dir = node.host_path("/run/pyha")
+    wait_for(lambda: proc.poll() is not None or held_by(run_dir), 30, step=0.02)
+    return proc
 
 
 def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
