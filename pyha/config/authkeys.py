@@ -7,7 +7,8 @@ sha1.  Heartbeat reads top to bottom and only selects key N if `auth N` came bef
 
 The model keeps every physical line, so an unchanged file renders back byte for byte.
 File mode and owner are host facts: they are checked in `pyha.config.check`.  Nothing
-here touches the host, and bad input never raises.
+here touches the host, and bad input never raises.  No message from here ever contains
+a key: `mask_line`/`mask_text` are what every other module uses to show authkeys text.
 """
 
 import re
@@ -24,6 +25,14 @@ KEYED_METHODS = ("md5", "sha1")
 WELL_KNOWN_KEYS = ("hi!", "hello!", "hello")
 PLACEHOLDER = re.compile(r"change.?me|placeholder|replace.?me", re.IGNORECASE)
 MIN_KEY_LENGTH = 16
+
+# What replaces a key (and any text that might be one) wherever authkeys is shown: in
+# diagnostics, diffs, dry runs, and so in ha-log.  No fingerprint either: for the weak keys
+# people do use (`hello`), a hash in a world-readable log is a dictionary lookup away.
+MASK = "****"
+# Names shown as they are when written as the method: anything else in that column may
+# be a key written without its method (`1 s3cret`), so it is masked.
+_METHOD_LIKE = METHODS + ("crc32", "md4", "sha", "sha224", "sha256", "sha384", "sha512", "ripemd160", "hmac")
 
 _AUTH_RE = re.compile(r"^auth[" + re.escape(WHITESPACE) + r"]*([+-]?\d+)")
 _ENTRY_RE = re.compile(r"^([+-]?\d+)(?!\d)[" + re.escape(WHITESPACE) + r"]*(\S+)(?:[" + re.escape(WHITESPACE)
@@ -186,6 +195,53 @@ class Authkeys(object):
         return list(self._st.diags)
 
 
+def _method_shown(method):
+    # type: (str) -> str
+    return method if method.lower() in _METHOD_LIKE else MASK
+
+
+_KEYLIKE_WORD = re.compile(r"[^" + re.escape(WHITESPACE) + r"]{8,}")
+
+
+def _keylike(word):
+    # type: (str) -> bool
+    # Prose in comments stays readable; a long word with digits, or a very long one that
+    # is not a path, may be a key someone noted down.
+    return "/" not in word and (len(word) >= MIN_KEY_LENGTH or any(c.isdigit() for c in word))
+
+
+def mask_line(raw):
+    # type: (str) -> str
+    """One authkeys line safe to print or log: every key, and every word that might be one,
+    replaced by MASK.  Commented-out entries (`#1 sha1 oldkey`) are masked like entries,
+    and long or digit-bearing words in other comments too (they may be a key noted down)."""
+    bp = raw.lstrip(WHITESPACE)
+    lead = raw[:len(raw) - len(bp)]
+    if not bp:
+        return raw
+    if bp.startswith("#"):
+        rest = bp.lstrip("#")
+        hashes = bp[:len(bp) - len(rest)]
+        body = rest.lstrip(WHITESPACE)
+        if body[:1].isdigit() or _AUTH_RE.match(body):  # a commented-out entry, e.g. the old key
+            return lead + hashes + mask_line(rest)
+        return lead + hashes + _KEYLIKE_WORD.sub(lambda w: MASK if _keylike(w.group(0)) else w.group(0), rest)
+    m = _AUTH_RE.match(bp) if bp.startswith("a") else None
+    if m:
+        return lead + m.group(0) + (" " + MASK if bp[m.end():].strip(WHITESPACE) else "")
+    m = None if bp.startswith("a") else _ENTRY_RE.match(bp)
+    if not m:
+        return lead + MASK
+    index, method, key, extra = m.group(1), m.group(2), m.group(3), (m.group(4) or "").strip(WHITESPACE)
+    return lead + " ".join([index, _method_shown(method)] + [MASK for x in (key, extra) if x])
+
+
+def mask_text(text):
+    # type: (str) -> str
+    """A whole authkeys text with `mask_line` applied to every line."""
+    return "\n".join(mask_line(line) for line in text.split("\n"))
+
+
 def _classify(raw):
     # type: (str) -> _Item
     bp = raw.lstrip(WHITESPACE)
@@ -221,7 +277,8 @@ def _evaluate(ak):
         if item.kind == "auth":
             any_auth_line = True
             if item.value is None:
-                err("authkeys-auth-syntax", "invalid auth line %s; heartbeat refuses the file" % show(item.raw.strip()),
+                err("authkeys-auth-syntax", "invalid auth line %s; heartbeat refuses the file"
+                    % show(mask_line(item.raw.strip())),
                     line, "write `auth <index>`, e.g. `auth 1`")
                 continue
             if authnum is not None:
@@ -232,7 +289,7 @@ def _evaluate(ak):
             continue
         if item.kind == "bad":
             err("authkeys-syntax", "line %s is neither `auth N` nor `N method [key]`; heartbeat refuses the file"
-                % show(item.raw.strip()), line, "e.g. `1 sha1 <long random key>`")
+                % show(mask_line(item.raw.strip())), line, "e.g. `1 sha1 <long random key>`")
             continue
         if item.kind != "key":
             continue
@@ -249,8 +306,10 @@ def _evaluate(ak):
             continue
         if method not in METHODS:
             close = [x for x in METHODS if x == method.lower()]
+            shown = show(method) if _method_shown(method) == method else \
+                "(%d characters, not shown: it may be a key written without its method)" % len(method)
             err("authkeys-bad-method", "unknown method %s; heartbeat refuses the file (\"Invalid authtype\")"
-                % show(method), line, "write `%s`" % close[0] if close else "use sha1 (or md5)")
+                % shown, line, "write `%s`" % close[0] if close else "use sha1 (or md5)")
             bad_index_lines[index] = line
             continue
         if method == "crc" and key:
@@ -264,8 +323,8 @@ def _evaluate(ak):
             bad_index_lines[index] = line
             continue
         if extra and not extra.startswith("#"):
-            warn("authkeys-extra", "text after the key is ignored: %s" % show(extra), line,
-                 "keys cannot contain blanks; remove the extra text")
+            warn("authkeys-extra", "%d characters of text after key %d are ignored (not shown: they may be part "
+                 "of the key)" % (len(extra), index), line, "keys cannot contain blanks; remove the extra text")
         if key and "#" in key:
             warn("authkeys-hash-in-key", "key %d contains '#': heartbeat takes it as part of the key (authkeys has "
                  "no trailing comments), other tools may not" % index, line, "put comments on their own lines")

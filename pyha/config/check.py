@@ -7,9 +7,10 @@ mode and owner.  The host is reached only through an injected `HostFacts`, so th
 check is deterministic under test.  Reading the three files is the only I/O done here.
 
 Severity policy (the drop-in rule): whatever makes genuine heartbeat 3.0.x refuse to start
-is an error; what it accepts is at most a warning, except four deliberate errors: unknown
-directives (heartbeat refuses them too), authkeys not owned by root, resource scripts that
-cannot be found, and Pacemaker (crm) mode.
+is an error; what it accepts is at most a warning, except these deliberate errors: unknown
+directives (heartbeat refuses them too), authkeys not owned by root or writable by group or
+others (whoever can write the key controls the cluster; issue 11), resource scripts that
+cannot be found or whose name is a path, and Pacemaker (crm) mode.
 """
 
 import difflib
@@ -19,9 +20,9 @@ from typing import Any, Dict, List, Optional
 
 from pyha import diagnostics as dg
 from pyha.config.authkeys import Authkeys
-from pyha.config.common import read_text, show
+from pyha.config.common import MAX_FILE_SIZE, FileRefused, read_text, show
 from pyha.config.hacf import HaCf
-from pyha.config.haresources import BUILTIN_AGENTS, Haresources, looks_like_ip
+from pyha.config.haresources import BUILTIN_AGENTS, Haresources, looks_like_ip, script_name_problem
 from pyha.config.hostfacts import FileStat, HostFacts, RealHostFacts
 
 HA_FILES = ("ha.cf", "haresources", "authkeys")
@@ -36,7 +37,7 @@ def find_resource_script(name, ha_dir, facts):
     order), else a systemd unit `<name>.service`; None if nowhere."""
     if name in BUILTIN_AGENTS:
         return "builtin:" + name
-    if not name or name in (".", ".."):
+    if script_name_problem(name):  # the daemon refuses it wherever it is (reported on its own)
         return None
     for d in (os.path.join(ha_dir, "resource.d"),) + INIT_DIRS:
         path = os.path.join(d, name)
@@ -51,9 +52,36 @@ def find_resource_script(name, ha_dir, facts):
     return None
 
 
+# A file with thousands of copies of one mistake must not print thousands of lines (or
+# fill ha-log on every reload): the first few say what and where, then one line counts.
+MAX_REPEATS = 20
+
+
+def cap_repeats(diags, limit=MAX_REPEATS):
+    # type: (List[dg.Diagnostic], int) -> List[dg.Diagnostic]
+    """`diags` (sorted) with at most `limit` diagnostics per file, code and severity; the
+    rest are replaced by one "... and N more like this" diagnostic of the same kind, at
+    the line of the first one left out."""
+    seen = {}  # type: Dict[Any, int]
+    out = []  # type: List[dg.Diagnostic]
+    summaries = {}  # type: Dict[Any, dg.Diagnostic]
+    for d in diags:
+        kind = (d.file, d.code, d.severity)
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= limit:
+            out.append(d)
+        elif kind not in summaries:
+            summaries[kind] = d
+    for kind, first in summaries.items():
+        more = seen[kind] - limit
+        out.append(dg.Diagnostic(first.severity, first.code, "... and %d more like this (%d in all)"
+                                 % (more, seen[kind]), first.file, first.line))
+    return dg.sorted_diagnostics(out)
+
+
 class CheckReport(object):
     """The outcome of a check: the parsed models (None for a file that could not be read)
-    and the sorted diagnostics."""
+    and the sorted diagnostics (at most MAX_REPEATS of one kind: `count` has the totals)."""
 
     def __init__(self, ha_dir, hacf, haresources, authkeys, diagnostics):
         # type: (str, Optional[HaCf], Optional[Haresources], Optional[Authkeys], List[dg.Diagnostic]) -> None
@@ -61,7 +89,11 @@ class CheckReport(object):
         self.hacf = hacf
         self.haresources = haresources
         self.authkeys = authkeys
-        self.diagnostics = dg.sorted_diagnostics(diagnostics)
+        everything = dg.sorted_diagnostics(diagnostics)
+        self.diagnostics = cap_repeats(everything)
+        self._counts = {}  # type: Dict[str, int]
+        for d in everything:
+            self._counts[d.severity] = self._counts.get(d.severity, 0) + 1
 
     @property
     def ok(self):
@@ -75,7 +107,8 @@ class CheckReport(object):
 
     def count(self, severity):
         # type: (str) -> int
-        return sum(1 for d in self.diagnostics if d.severity == severity)
+        """How many diagnostics of `severity` were found, including those not listed."""
+        return self._counts.get(severity, 0)
 
     def to_dict(self):
         # type: () -> Dict[str, Any]
@@ -146,6 +179,10 @@ _MISSING = {
 
 def _missing(name, path, exc):
     # type: (str, str, Any) -> dg.Diagnostic
+    if isinstance(exc, FileRefused):
+        return dg.error("config-file-refused", "%s; pyha reads only regular files of at most %g MB"
+                        % (exc.strerror, MAX_FILE_SIZE / 1048576.0), path, None,
+                        "put the real %s there (`pyha init` writes one, `pyha sync` copies the peer's)" % name)
     code, why = _MISSING[name]
     reason = getattr(exc, "strerror", None) or str(exc)
     return dg.error(code, "cannot read %s (%s); %s" % (name, reason, why), path, None,
@@ -288,7 +325,7 @@ def _check_haresources(hr, cf, facts, ha_dir):
                                           % (show(iface), show(r.token)), fn, r.lineno,
                                           "use an existing interface (see `ip link`)"))
                 continue
-            if find_resource_script(r.script, ha_dir, facts) is None:
+            if find_resource_script(r.script, ha_dir, facts) is None and not script_name_problem(r.script):
                 out.append(dg.error("hares-script-missing",
                                     "resource %s: no script %s in %s/resource.d or /etc/init.d, and no systemd unit "
                                     "%s.service (heartbeat: \"Cannot locate resource script\")"
@@ -307,7 +344,13 @@ def _check_authkeys_stat(fn, st):
                                 "group and others" if st.mode & 0o044 == 0o044 else
                                 "its group" if st.mode & 0o040 else "others", st.mode), fn, None,
                             "chmod 600 %s" % fn))
-    elif st.mode & 0o133:
+    if st.mode & 0o022:
+        out.append(dg.error("authkeys-writable", "authkeys is writable by %s (mode %04o); pyha refuses it although "
+                            "heartbeat only checks the read bits: whoever can write the key controls the cluster"
+                            % ("group and others" if st.mode & 0o022 == 0o022 else
+                               "its group" if st.mode & 0o020 else "others", st.mode), fn, None,
+                            "chmod 600 %s" % fn))
+    if not st.mode & 0o066 and st.mode & 0o111:
         out.append(dg.warning("authkeys-mode", "authkeys has mode %04o; 0600 (or 0400) is expected" % st.mode,
                               fn, None, "chmod 600 %s" % fn))
     if st.uid != 0:

@@ -1,11 +1,16 @@
 """Shared pieces of the /etc/ha.d model: value parsers with heartbeat 3.0.x semantics and
 the line store that makes parse -> render lossless.
 
-Everything here is pure (no files, no host): callers hand in text and get values or a
-`BadValue` that says what is wrong.  It must never raise anything else on bad input.
+Everything here is pure (no host) except `read_bytes`/`read_text`, the one way pyha reads
+an /etc/ha.d file: only regular files, at most MAX_FILE_SIZE.  Callers hand in text and
+get values or a `BadValue` that says what is wrong.  It must never raise anything else on
+bad input.
 """
 
+import errno
+import os
 import re
+import stat
 from typing import List, Optional, Tuple
 
 # heartbeat.h: WHITESPACE separates a directive from its value; DELIMS (which adds the
@@ -188,10 +193,66 @@ class TextLines(object):
         return "\n".join(raw_lines) + ("\n" if final_newline else "")
 
 
-def read_text(path):
-    # type: (str) -> str
-    """Read a config file as text without ever failing on encoding: undecodable bytes
-    survive as surrogates (so writing the text back restores them)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    return data.decode("utf-8", "surrogateescape")
+# The /etc/ha.d files are a few KB; anything near this is a mistake or an attack (the
+# parsers keep every line, so a huge file costs memory many times its size).
+MAX_FILE_SIZE = 1024 * 1024
+
+
+class FileRefused(OSError):
+    """A file pyha will not read: not a regular file, or too large.  An OSError (so callers
+    that report unreadable files keep working) whose `strerror` says why in words."""
+
+
+def _kind(mode):
+    # type: (int) -> str
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _refuse_stat(path, st, limit):
+    # type: (str, os.stat_result, int) -> None
+    if not stat.S_ISREG(st.st_mode):
+        target = os.path.realpath(path)
+        via = " (a symlink to %s)" % target if target != os.path.abspath(path) else ""
+        raise FileRefused(errno.EINVAL, "%s%s is %s, not a regular file" % (path, via, _kind(st.st_mode)), path)
+    if st.st_size > limit:
+        raise FileRefused(errno.EFBIG, "%s is %d bytes, too large (the limit is %d)" % (path, st.st_size, limit),
+                          path)
+
+
+def read_bytes(path, limit=MAX_FILE_SIZE):
+    # type: (str, int) -> bytes
+    """The content of the regular file `path` (symlinks followed); FileRefused for anything
+    else or for more than `limit` bytes, other OSErrors as they come.
+
+    The type is checked before opening, so a FIFO, a device or a directory is never opened
+    (opening some devices has effects: /dev/watchdog arms the watchdog); the open itself is
+    non-blocking and checked again, in case the file was swapped in between."""
+    _refuse_stat(path, os.stat(path), limit)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _refuse_stat(path, os.fstat(fd), limit)
+        chunks = []
+        size = 0
+        while size <= limit:  # the file may grow after fstat: never read past the limit
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise FileRefused(errno.EFBIG, "%s is more than %d bytes, too large" % (path, limit), path)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text(path, limit=MAX_FILE_SIZE):
+    # type: (str, int) -> str
+    """Read a config file (see `read_bytes`) as text without ever failing on encoding:
+    undecodable bytes survive as surrogates (so writing the text back restores them)."""
+    return read_bytes(path, limit).decode("utf-8", "surrogateescape")

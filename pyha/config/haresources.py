@@ -26,6 +26,23 @@ IP_AGENTS = ("IPaddr", "IPaddr2")
 _ISIP = re.compile(r"^[0-9].*\.[0-9].*\.[0-9].*\.[0-9].*$", re.DOTALL)
 
 
+def script_name_problem(name):
+    # type: (str) -> Optional[str]
+    """Why `name` cannot name a resource script, or None if it can.  The one rule for
+    `pyha config check` and the daemon (`pyha.resources.agents.resolve`): a script is a
+    plain file name looked up in resource.d, /etc/init.d and systemd's unit directories;
+    a path (`/bin/sh`, `../../bin/sh`) would make the root daemon run any program."""
+    if not name:
+        return "the script name is empty"
+    if name in (".", ".."):
+        return "%s is not a script name" % show(name)
+    if "/" in name:
+        return "%s is a path; a script is a bare name looked up in resource.d and /etc/init.d" % show(name)
+    if "\0" in name:
+        return "%s contains a NUL character" % show(name)
+    return None
+
+
 def looks_like_ip(token):
     # type: (str) -> bool
     """True when heartbeat treats `token` as IP shorthand for IPaddr::token."""
@@ -445,8 +462,11 @@ class Haresources(object):
                                               "manage each address in one group only"))
                     else:
                         ips[r.ip] = r.lineno
-                if r.kind == "script" and "/" in r.script:
-                    out.append(dg.warning("hares-script-path", "%s looks like a path; heartbeat looks the name up "
-                                          "in resource.d and /etc/init.d" % show(r.script), fn, r.lineno,
-                                          "use the bare script name"))
+                problem = script_name_problem(r.script) if r.kind == "script" and r.script else None
+                if problem:
+                    out.append(dg.error("hares-script-name", "%s%s; pyha refuses it"
+                                        % ("" if r.token == r.script else "resource %s: " % show(r.token), problem),
+                                        fn, r.lineno,
+                                        "use the bare script name (e.g. `nginx`), installed in resource.d or "
+                                        "/etc/init.d"))
         return out

@@ -17,6 +17,8 @@ import os
 import re
 from typing import List, Optional, Sequence
 
+from pyha.config.haresources import script_name_problem
+
 RUNNING = "running"
 STOPPED = "stopped"
 UNKNOWN = "unknown"
@@ -112,8 +114,9 @@ def resolve(token, resource_d=RESOURCE_D, init_dirs=INIT_D, systemd=None, system
         return Agent(token, KIND_IP, "IPaddr", [token])
     parts = split_token(token)
     name, args = parts[0], parts[1:]
-    if not name or "/" in name:
-        raise AgentError("resource %r: bad script name" % token)
+    problem = script_name_problem(name)
+    if problem:
+        raise AgentError("resource %r: %s" % (token, problem))
     if name in BUILTIN_IP:
         if not args:
             raise AgentError("resource %r: %s needs the address (%s::10.0.0.1/24/eth0)" % (token, name, name))

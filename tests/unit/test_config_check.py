@@ -161,6 +161,22 @@ def test_authkeys_readable_by_others(mode):
     assert "Bad permissions on keyfile" in d.message and d.hint == "chmod 600 authkeys"
 
 
+@pytest.mark.parametrize("mode,who", [(0o602, "others"), (0o620, "its group"), (0o622, "group and others"),
+                                      (0o422, "group and others")])
+def test_authkeys_writable_by_group_or_others_is_refused(mode, who):
+    # issue 11: whoever can write the key controls the cluster, so this is an error
+    # although heartbeat (which checks only the read bits) would start
+    d = assert_diag(run(stat=FileStat(0, mode)), "authkeys-writable", "authkeys", None, "error")
+    assert ("writable by %s (mode %04o)" % (who, mode)) in d.message and "controls the cluster" in d.message
+    assert d.hint == "chmod 600 authkeys"
+    assert not [x for x in run(stat=FileStat(0, mode)) if x.code == "authkeys-perms"]  # not readable: no such error
+
+
+def test_authkeys_readable_and_writable_gets_both_errors():
+    codes = sorted(d.code for d in run(stat=FileStat(0, 0o666)))
+    assert codes == ["authkeys-perms", "authkeys-writable"]
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o400])
 def test_authkeys_good_modes(mode):
     assert run(stat=FileStat(0, mode)) == []
@@ -168,7 +184,6 @@ def test_authkeys_good_modes(mode):
 
 def test_authkeys_odd_mode_and_owner():
     assert_diag(run(stat=FileStat(0, 0o700)), "authkeys-mode", "authkeys", None, "warning")
-    assert_diag(run(stat=FileStat(0, 0o620)), "authkeys-mode", "authkeys", None, "warning")
     d = assert_diag(run(stat=FileStat(1000, 0o600)), "authkeys-owner", "authkeys", None, "error")
     assert "stricter than heartbeat" in d.message
 

@@ -134,7 +134,7 @@ def test_argument_problems():
     assert_diag("ha1 IPaddr::192.0.2.1::24\n", "hares-extra-args", 1, "warning")
     assert_diag("ha1 Filesystem::/dev/sda1::::ext2\n", "hares-empty-arg", 1, "warning")
     assert_diag("ha1 ::x\n", "hares-syntax", 1, "error")
-    assert_diag("ha1 /etc/init.d/nginx\n", "hares-script-path", 1, "warning")
+    assert_diag("ha1 /etc/init.d/nginx\n", "hares-script-name", 1, "error")
 
 
 def test_continuation_traps():
