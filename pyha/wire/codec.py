@@ -56,6 +56,9 @@ _STRING_NL = b"\x13"   # a newline inside a classic string value (heartbeat SPEC
 _STRUCT_NL = [bytes([20 + d]) for d in range(MAX_DEPTH)]
 
 _TRAILER_RE = re.compile(br"(0|[1-9][0-9]?) ([0-9a-f]{1,128})\Z")
+# "%%%\n" + the whole trailer netstring at the very end (find_trailer)
+_TAIL_RE = re.compile(br"%%%\n([1-9][0-9]{0,2}):((0|[1-9][0-9]?) ([0-9a-f]{1,128})),\Z")
+_TAIL_MAX = len(NS_END) + 3 + 1 + 2 + 1 + 128 + 1
 _TYPE_PREFIX = [b"(%d)" % t for t in range(5)]
 
 
@@ -105,19 +108,21 @@ class Packet(object):
 # ---------------------------------------------------------------------------------------
 # decoding
 
-def decode(data, require_trailer=True):
-    # type: (Any, bool) -> Packet
+def decode(data, require_trailer=True, max_fields=MAX_FIELDS):
+    # type: (Any, bool, int) -> Packet
     """Decode one datagram (netstring or classic) into a Packet; raises only WireError.
 
     `require_trailer=False` accepts a netstring message without the auth trailer (what
     heartbeat writes on local IPC channels); network input always needs it.
+    `max_fields` lowers the field budget (fields + list elements, all levels): the
+    receive path parses unauthenticated classic packets with a small one.
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     elif not isinstance(data, bytes):
         raise TypeError("decode() needs bytes, not %s" % type(data).__name__)
     try:
-        return _decode(data, require_trailer)
+        return _decode(data, require_trailer, max_fields)
     except WireError:
         raise
     except Exception as exc:  # pragma: no cover - a bug; keep the daemon alive
@@ -130,12 +135,12 @@ def decode_message(data):
     return decode(data, require_trailer=False).message
 
 
-def _decode(data, require_trailer):
-    # type: (bytes, bool) -> Packet
+def _decode(data, require_trailer, max_fields):
+    # type: (bytes, bool, int) -> Packet
     n = len(data)
     if n > MAX_DATAGRAM:
         raise WireError(TOO_BIG, "datagram of %d bytes exceeds %d" % (n, MAX_DATAGRAM))
-    budget = [MAX_FIELDS]
+    budget = [max_fields, max_fields]  # [left, limit]
     if data.startswith(NS_START):
         msg, pos = _ns_message(data, 0, n, 0, budget)
         if pos == n:
@@ -155,6 +160,24 @@ def _decode(data, require_trailer):
         raise WireError(TRUNCATED, "datagram of %d bytes is cut off" % n, offset=n)
     raise WireError(GARBAGE, "not a heartbeat message (starts with %s)" % _show(data[:8]),
                     offset=0)
+
+
+def find_trailer(data):
+    # type: (bytes) -> Optional[Tuple[int, int, str]]
+    """(signed_len, key index, hex digest) of a netstring datagram, read from its end
+    without parsing the body; None unless it starts with '###\\n' and ends with
+    '%%%\\n' + a well-formed trailer.
+
+    The trailer is the datagram's last netstring and its text holds no '%', so the last
+    '%%%\\n' ends the bytes it signs whatever the body contains: the digest can be
+    checked before any parsing.  A genuine packet decodes to the same signed_len.
+    """
+    if not data.startswith(NS_START):
+        return None
+    m = _TAIL_RE.search(data, max(len(NS_START), len(data) - _TAIL_MAX))
+    if m is None or int(m.group(1)) != len(m.group(2)):
+        return None
+    return m.start() + len(NS_END), int(m.group(3)), m.group(4).decode("ascii")
 
 
 def _ns_len(data, pos, end, what):
@@ -213,7 +236,7 @@ def _ns_field(data, start, stop, depth, budget, idx):
     # type: (bytes, int, int, int, List[int], int) -> Field
     budget[0] -= 1
     if budget[0] < 0:
-        raise WireError(TOO_MANY_FIELDS, "more than %d fields" % MAX_FIELDS, offset=start)
+        raise WireError(TOO_MANY_FIELDS, "more than %d fields" % budget[1], offset=start)
     if stop - start < 5 or data[start] != 0x28 or data[start + 2] != 0x29:
         raise WireError(BAD_FIELD, "field #%d is not '(d)name=value': %s"
                         % (idx, _show(data[start:stop])), offset=start)
@@ -276,7 +299,7 @@ def _unpack_list(value, name, budget):
         budget[0] -= 1
         if budget[0] < 0:
             raise WireError(TOO_MANY_FIELDS, "more than %d fields and list elements"
-                            % MAX_FIELDS, field=name)
+                            % budget[1], field=name)
         colon = value.find(b":", pos, pos + _MAX_LEN_DIGITS + 1)
         digits = value[pos:colon] if colon > pos else b""
         if not digits.isdigit() or digits[0] == 0x30:
@@ -331,7 +354,7 @@ def _cl_field(line, depth, budget, idx, offset):
     # type: (bytes, int, List[int], int, int) -> Field
     budget[0] -= 1
     if budget[0] < 0:
-        raise WireError(TOO_MANY_FIELDS, "more than %d fields" % MAX_FIELDS, offset=offset)
+        raise WireError(TOO_MANY_FIELDS, "more than %d fields" % budget[1], offset=offset)
     if b"\x00" in line:
         raise WireError(BAD_FIELD, "line #%d contains a NUL byte" % idx, offset=offset)
     ftype = STRING
