@@ -45,6 +45,8 @@ EXIT_NOT_CONFIGURED = 6  # heartbeat's (and LSB's) "program is not configured"
 LEAVE_LINGER_S = 1.0
 # Carrier poll interval when netlink link changes wake the daemon (else: every tick).
 LINK_POLL_S = 1.0
+# A reload whose check (file reads, host name look-ups) takes longer is abandoned.
+RELOAD_TIMEOUT_S = 30.0
 
 
 def claim_delay_ms(keepalive_ms, deadtime_ms, warntime_ms):
@@ -173,6 +175,8 @@ class Daemon(object):
         self.exit_code = EXIT_OK
         self._tick_timer = None  # type: Any
         self._stopping = False
+        self._reload_job = None  # type: Any
+        self._reload_again = False
         self._load_config()
 
     # -- configuration -----------------------------------------------------------------
@@ -553,8 +557,35 @@ class Daemon(object):
         """Re-read /etc/ha.d.  New keys take effect at once (heartbeat rereads authkeys on
         SIGHUP too); other changes are reported, not applied: changing timings, media,
         nodes or groups under a running node is what a restart (and a hand-over) is for.
-        A file with errors changes nothing."""
-        report = check_config(self.settings.ha_dir)
+        A file with errors changes nothing.
+
+        The check runs beside the loop (offloop.Job): it reads files and resolves host
+        names, and neither may delay a keepalive.  A SIGHUP during a reload runs one more
+        reload after it, so the last signal always sees the last edit."""
+        if self._reload_job is not None and self._reload_job.running:
+            self._reload_again = True
+            log.info("reload: one is in progress; reloading again when it finishes")
+            return
+        from pyha.daemon.offloop import Job
+        self._reload_again = False
+        ha_dir = self.settings.ha_dir
+        self._reload_job = Job(self.loop, lambda: check_config(ha_dir), self._reload_checked,
+                               RELOAD_TIMEOUT_S)
+
+    def _reload_checked(self, report, error):
+        self._reload_job = None
+        if error is not None:
+            log.error("reload: checking %s failed (%s); keeping the running configuration",
+                      self.settings.ha_dir, error)
+        else:
+            try:
+                self._apply_reload(report)
+            except Exception:  # a bug here must not stop the node; the old config stays
+                log.exception("reload: internal error; keeping the running configuration")
+        if self._reload_again:
+            self.reload()
+
+    def _apply_reload(self, report):
         errors = [d for d in report.diagnostics if d.severity == dg.ERROR]
         if errors:
             for d in errors:

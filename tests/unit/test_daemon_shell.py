@@ -105,3 +105,72 @@ def test_a_udp_port_held_by_another_process_is_refused_naming_it(tmp_path):
     finally:
         d._shutdown_io()
         d.loop.close()
+
+
+def _daemon(tmp_path):
+    return Daemon(Settings(ha_dir=_ha_dir(tmp_path), state_dir=str(tmp_path / "state"),
+                           run_dir=str(tmp_path / "run"), manage_resources=False))
+
+
+def _run_until(loop, cond, limit=5.0):
+    import time
+    deadline = time.monotonic() + limit
+    while not cond() and time.monotonic() < deadline:
+        loop.run_once(max_wait=0.01)
+    return cond()
+
+
+def test_reload_checks_beside_the_loop_and_applies_new_keys_after(tmp_path, monkeypatch):
+    """A slow check (a dead DNS server for a ucast host name, a huge ha.cf) must not
+    stall the loop: timers keep firing while it runs, and its outcome is applied after."""
+    import threading
+    from pyha.daemon import node as node_mod
+    d = _daemon(tmp_path)
+    real_check = node_mod.check_config
+    release = threading.Event()
+
+    def slow_check(ha_dir):
+        release.wait(3)  # bounded, so the old in-loop reload fails the test instead of hanging
+        return real_check(ha_dir)
+
+    monkeypatch.setattr(node_mod, "check_config", slow_check)
+    with open(str(tmp_path / "ha.d" / "authkeys"), "w") as f:
+        f.write("auth 2\n2 sha1 a-new-and-longer-key\n")
+    ticks = []
+    try:
+        import time
+        t0 = time.monotonic()
+        d.reload()
+        assert time.monotonic() - t0 < 0.5  # returned at once: the check is not in the loop
+        for i in range(5):
+            d.loop.call_later(0.01 * i, lambda i=i: ticks.append(i))
+        assert _run_until(d.loop, lambda: len(ticks) == 5, 2.0), "timers stalled during the reload"
+        assert d.authkeys.active_index == 1  # not yet applied
+        release.set()
+        assert _run_until(d.loop, lambda: d.authkeys.active_index == 2)
+        assert d._reload_job is None
+    finally:
+        release.set()
+        d.loop.close()
+
+
+def test_a_reload_that_never_finishes_is_abandoned_and_the_config_kept(tmp_path, monkeypatch, caplog):
+    import threading
+    from pyha.daemon import node as node_mod
+    d = _daemon(tmp_path)
+    release = threading.Event()
+    monkeypatch.setattr(node_mod, "check_config", lambda ha_dir: release.wait(10))
+    monkeypatch.setattr(node_mod, "RELOAD_TIMEOUT_S", 0.2)
+    try:
+        import logging
+        monkeypatch.setattr(logging.getLogger("pyha"), "propagate", True)
+        with caplog.at_level(logging.ERROR, logger="pyha"):
+            d.reload()
+            d.reload()  # a second SIGHUP meanwhile: queued, not a second thread at once
+            assert _run_until(d.loop, lambda: "did not finish within" in caplog.text)
+        assert "keeping the running configuration" in caplog.text
+        assert d.authkeys.active_index == 1
+        assert d._reload_job is not None and d._reload_job.running  # the queued reload started
+    finally:
+        release.set()
+        d.loop.close()
