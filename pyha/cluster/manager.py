@@ -1675,14 +1675,20 @@ class Manager(object):
         if self._peer.state == PEER_UP:
             self._unclaim({g.node}, reason)
         else:
-            g.probe_mode = PROBE_CLAIM
-            g.reason = reason
-            if g.state == G_HELD:
-                self._group_to(g, G_RELEASING, reason)
-                self._out.append(Release((g.key,), reason))
-            else:
-                g.yield_pending = True
+            self._release_to_probe(g, reason)
         self._decide(reason, WARNING)
+
+    def _release_to_probe(self, g, reason):
+        """Give a group up while the peer is not up, and keep claiming it: it is taken
+        again only when a probe finds its address free (release before acquire, whoever
+        the other holder is)."""
+        g.probe_mode = PROBE_CLAIM
+        g.reason = reason
+        if g.state == G_HELD:
+            self._group_to(g, G_RELEASING, reason)
+            self._out.append(Release((g.key,), reason))
+        else:
+            g.yield_pending = True
 
     # operator commands
 
@@ -2024,6 +2030,22 @@ class Manager(object):
         if not cfg.nice_failback or self._phase != P_RUNNING or self._sb.state != SB_NONE:
             self._ping_worse_since = None
             return False
+        # 0. A group I hold has no carrier and the peer is not up: nobody can be handed it
+        #    and nobody reaches it here, while the peer (alive behind a cut heartbeat link)
+        #    takes the address once it stops answering.  Keeping it would bring the address
+        #    back beside the peer's the instant the carrier returns (the kernel answers ARP
+        #    for it at once, before any probe of ours): release it and claim it again
+        #    through the probe, so a healed partition never shows the VIP twice.
+        if peer.state != PEER_UP:
+            dark = [g for g in self._groups.values() if g.state == G_HELD and g.key in self._links_down]
+            for g in dark:
+                reason = "%s has no carrier and %s is %s: nobody can reach %s here or be handed it, so I " \
+                         "release it and take it again only when a probe finds its address free" % (
+                             self._links_down[g.key], self.peer, peer.state, g.key)
+                self._release_to_probe(g, reason)
+                self._decide(reason, WARNING)
+            if dark:
+                return True
         # A report heard after we declared it dead proves it is back (membership says so
         # only at its next status): enough to resolve an overlap, which only ever releases.
         heard_since = (peer.state == PEER_DEAD and peer.holds is not None and peer.holds_at is not None

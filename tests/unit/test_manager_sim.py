@@ -496,3 +496,36 @@ def test_legacy_failover_and_failback_with_ip_request():
     assert (("t", "ip-request"), ("ipaddr", VIP)) in c.resource_msgs("ha1")
     assert not [m for m in c.resource_msgs("ha1") + c.resource_msgs("ha2") if m[0][1] in ("starting", "resource")]
     no_duplicates(c)
+
+
+def test_isolated_holder_whose_nic_comes_back_never_duplicates_the_vip():
+    """Issue 11 item 7: heartbeat link cut (ha2 hears ha1's VIP answer: no takeover), then
+    ha1's public NIC dark too (ha2 takes the free address), then both back at once.  ha1
+    cannot hand over (its peer is dead to it), so it gives the dark group up: the address
+    must not reappear beside ha2's when the carrier returns, and the healed partition
+    brings the group back to its preferred node with release before acquire."""
+    c = Cluster(ping=("192.0.2.254",))
+    c.cut(30)
+    c.nic(45, "ha1", up=False)
+    c.run_until(60)
+    assert c.holders() == {"ha2"}
+    assert any("no carrier" in r and "release" in r for r in reasons(c, "ha1"))
+    c.nic(70, "ha1", up=True)
+    c.restore(70)
+    c.run_until(100)
+    no_duplicates(c)
+    assert c.holders() == {"ha1"}  # auto_failback on: back to the preferred node
+
+
+def test_lone_holder_with_a_dead_peer_restarts_its_group_after_a_carrier_flap():
+    """The price of the rule above: a dark group is released even when the peer is
+    really dead, and taken again (probe first) once the carrier is back."""
+    c = Cluster()
+    c.crash(30, "ha2")
+    c.nic(45, "ha1", up=False)
+    c.run_until(50)
+    assert c.holders() == set()
+    c.nic(52, "ha1", up=True)
+    c.run_until(60)
+    assert c.holders() == {"ha1"}
+    no_duplicates(c)
