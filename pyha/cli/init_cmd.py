@@ -1,7 +1,7 @@
 """`pyha init` and `pyha sync`: write /etc/ha.d for both nodes and copy it to the peer."""
 
 import os
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -63,21 +63,30 @@ def init(
     for d in result.notes:
         typer.echo(d.format(), err=True)
     if dry_run:
-        for name in sorted(result.local_files):
-            text, mode = result.local_files[name]
-            typer.echo("==> %s (mode %04o) <==" % (os.path.join(directory, name), mode))
-            typer.echo(text.rstrip("\n"))
-        if result.peer_files != result.local_files:
-            for name in sorted(result.peer_files):
-                text, mode = result.peer_files[name]
-                typer.echo("==> peer:%s (mode %04o) <==" % (os.path.join(directory, name), mode))
-                typer.echo(text.rstrip("\n"))
+        typer.echo(dry_run_text(result, directory))
         return
     print_changes("local", result.local_changes)
     if result.synced:
         print_changes("peer %s" % peer, result.peer_changes)
     else:
         typer.echo("not synced: copy %s/{ha.cf,haresources,authkeys} to the peer (pyha sync)" % directory)
+
+
+def dry_run_text(result, directory):
+    # type: (Any, str) -> str
+    """The files `pyha init --dry-run` would write, the key masked (a dry run is run to be
+    looked at, pasted into tickets, recorded by terminals)."""
+    from pyha.config.authkeys import mask_text
+
+    out = []
+    for prefix, files in (("", result.local_files), ("peer:", result.peer_files)):
+        if prefix and files == result.local_files:
+            break
+        for name in sorted(files):
+            text, mode = files[name]
+            out.append("==> %s%s (mode %04o) <==" % (prefix, os.path.join(directory, name), mode))
+            out.append((mask_text(text) if name == "authkeys" else text).rstrip("\n"))
+    return "\n".join(out)
 
 
 def sync(
@@ -89,21 +98,26 @@ def sync(
     json_out: bool = typer.Option(False, "--json"),
 ):
     """Push this node's ha.cf, haresources and authkeys to the peer (like ha_propagate)."""
-    from pyha.host.peersync import HA_FILES, push
+    from pyha.config.common import read_text
+    from pyha.host.initcmd import os_error_text
+    from pyha.host.peersync import HA_FILES, PeerStateUnknown, push
     from pyha.host.ssh import Peer, SshError
 
     files = {}
     for name in HA_FILES:
         path = os.path.join(directory, name)
         try:
-            with open(path) as f:
-                files[name] = (f.read(), os.stat(path).st_mode & 0o7777)
+            files[name] = (read_text(path), os.stat(path).st_mode & 0o7777)
         except OSError as exc:
-            fail("cannot read %s: %s" % (path, exc.strerror))
+            fail("cannot read %s" % os_error_text(exc, path))
     try:
         changes = push(Peer(peer, user=ssh_user, options=ssh_opt), files, directory, dry_run=dry_run)
+    except PeerStateUnknown as exc:
+        fail(exc.message, "%s`pyha sync --peer %s --dry-run` shows how the peer's files differ from this "
+             "node's; run `pyha sync --peer %s` again to finish" % (exc.hint + "; then " if exc.hint else "", peer, peer))
+        return
     except SshError as exc:
-        fail(exc.message, exc.hint)
+        fail("the peer's files were not changed: " + exc.message, exc.hint)
         return
     if json_out:
         print_json({"dry_run": dry_run, "peer": [c.to_dict() for c in changes]})

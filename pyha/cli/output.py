@@ -36,4 +36,5 @@ def print_changes(title, changes, show_diff=True):
             line += " (backup %s)" % c.backup
         typer.echo(line)
         if show_diff and c.diff:
-            typer.echo(c.diff.rstrip("\n"))
+            # undecodable bytes of a file survive as surrogates: print them escaped
+            typer.echo(c.diff.rstrip("\n").encode("utf-8", "backslashreplace").decode("utf-8"))

@@ -2,9 +2,9 @@
 
 `pyha init` and `pyha sync` change files that keep a production cluster running, so a
 write either lands whole (temp file in the same directory, fsync, rename) or not at all,
-an existing file that changes is kept as `name.bak.TIMESTAMP`, and a file whose content
-and mode are already right is not touched at all (its mtime stays, heartbeat's SIGHUP
-logic depends on mtimes).
+an existing file that changes is kept as `name.bak.TIMESTAMP` (mode 0600: it may hold the
+old key), and a file whose content and mode are already right is not touched at all (its
+mtime stays, heartbeat's SIGHUP logic depends on mtimes).  Diffs never show a key.
 """
 
 import difflib
@@ -13,6 +13,9 @@ import stat
 import tempfile
 import time
 from typing import Dict, List, Optional, Tuple
+
+from pyha.config.authkeys import mask_line
+from pyha.config.common import read_bytes
 
 UNCHANGED = "unchanged"
 CREATED = "created"
@@ -39,36 +42,63 @@ class FileChange(object):
 
 def unified_diff(old, new, name):
     # type: (str, str, str) -> str
+    """A unified diff for the operator; for authkeys every key is masked (a changed key
+    still shows as a -/+ pair, with `****` in place of both keys)."""
+    mask = mask_line if name == "authkeys" else None
     lines = difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                  "%s (current)" % name, "%s (new)" % name)
     out = []
-    for line in lines:
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    for n, line in enumerate(lines):
+        end = "\n" if line.endswith("\n") else "\n\\ No newline at end of file\n"
+        body = line[:-1] if line.endswith("\n") else line
+        if mask is not None and n >= 2 and not body.startswith("@@"):  # content, not the headers
+            body = body[:1] + mask(body[1:])
+        out.append(body + end)
     return "".join(out)
 
 
-def backup_name(path, now=None):
+def backup(path, now=None):
     # type: (str, Optional[float]) -> str
+    """Copy `path` to a new `path.bak.TIMESTAMP[.N]` and return its name.
+
+    The copy is created 0600 (it may hold the old key) with O_EXCL, so it never overwrites
+    an earlier backup, and O_NOFOLLOW, so a planted symlink cannot redirect it."""
+    data = read_bytes(path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
-    candidate = "%s.bak.%s" % (path, stamp)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     n = 1
-    while os.path.exists(candidate):
-        n += 1
-        candidate = "%s.bak.%s.%d" % (path, stamp, n)
+    while True:
+        candidate = "%s.bak.%s" % (path, stamp) + (".%d" % n if n > 1 else "")
+        try:
+            fd = os.open(candidate, flags, 0o600)
+            break
+        except FileExistsError:
+            n += 1
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        try:
+            os.unlink(candidate)
+        except OSError:
+            pass
+        raise
     return candidate
 
 
 def _read(path):
     # type: (str) -> Optional[Tuple[str, int]]
     try:
-        with open(path, "r") as f:
-            text = f.read()
-        return text, stat.S_IMODE(os.stat(path).st_mode)
+        data = read_bytes(path)
     except FileNotFoundError:
         return None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace"), stat.S_IMODE(os.stat(path).st_mode)
+        text = data.decode("utf-8", "replace")
+    return text, stat.S_IMODE(os.stat(path).st_mode)
 
 
 def plan_write(path, text, mode):
@@ -140,9 +170,6 @@ def write_files(files, directory, dry_run=False, now=None):
         if change.status == UNCHANGED:
             continue
         if change.status == CHANGED:
-            change.backup = backup_name(change.path, now)
-            with open(change.path, "rb") as src, open(change.backup, "wb") as dst:
-                dst.write(src.read())
-            os.chmod(change.backup, stat.S_IMODE(os.stat(change.path).st_mode))
+            change.backup = backup(change.path, now)
         atomic_write(change.path, text, change.mode)
     return [p for p, _ in plans]

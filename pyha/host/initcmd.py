@@ -3,7 +3,8 @@
 The order is the safety property: everything that can fail for reasons outside our
 control (SSH keys, the peer's routes, its disk) happens before the first local byte is
 written, and the peer's files are installed by rename only after all are staged.  So a
-failure leaves both nodes as they were.
+failure leaves both nodes as they were, except for a connection lost during the peer's
+renames: then the peer's state is unknown, and the error says so and how to see it.
 """
 
 import os
@@ -11,6 +12,7 @@ import secrets
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pyha import diagnostics as dg
+from pyha.config.common import FileRefused, read_text
 from pyha.host import discover, peersync
 from pyha.host.files import FileChange, write_files
 from pyha.host.initplan import InitParams, Link, PlanError, plan_files, reusable_key
@@ -23,6 +25,14 @@ class InitError(Exception):
         super(InitError, self).__init__(message)
         self.message = message
         self.hint = hint
+
+
+def os_error_text(exc, default_path):
+    # type: (OSError, str) -> str
+    """`path: reason` for an OSError (FileRefused already names its file)."""
+    if isinstance(exc, FileRefused):
+        return exc.strerror
+    return "%s: %s" % (exc.filename or default_path, exc.strerror or exc)
 
 
 class InitResult(object):
@@ -51,9 +61,8 @@ class Discovery(object):
     def read_file(self, path):
         # type: (str) -> Optional[str]
         try:
-            with open(path) as f:
-                return f.read()
-        except (OSError, UnicodeDecodeError):
+            return read_text(path)
+        except OSError:
             return None
 
 
@@ -143,15 +152,30 @@ def run_init(peer_ip, peer_name=None, peer_public=None, vips=(), services=(), pr
     result.local_files, result.peer_files = local_files, peer_files
     if local_files["ha.cf"] != peer_files["ha.cf"]:
         note(dg.info("init-per-node-hacf", "interface names differ between the nodes, so each gets its own ha.cf"))
-    if dry_run:
+    try:
+        # read this node's files before the peer is touched: one we cannot read stops us here
         result.local_changes = write_files(local_files, directory, dry_run=True)
+    except OSError as exc:
+        raise InitError("cannot read this node's files: %s" % os_error_text(exc, directory),
+                        "replace it with a regular file, or remove it")
+    if dry_run:
         return result
 
     if peer is not None:
         try:
             result.peer_changes = peersync.push(peer, peer_files, directory)
+        except peersync.PeerStateUnknown as exc:
+            raise InitError("%s; this node's files were not changed" % exc.message,
+                            "%s`pyha sync --peer %s --dry-run` shows how the peer's files differ from this node's; "
+                            "run this `pyha init` again to bring both nodes to the same files"
+                            % (exc.hint + "; then " if exc.hint else "", peer_ip))
         except SshError as exc:
             raise InitError("the peer's files were not changed: " + exc.message, exc.hint)
         result.synced = True
-    result.local_changes = write_files(local_files, directory)
+    try:
+        result.local_changes = write_files(local_files, directory)
+    except OSError as exc:
+        raise InitError("writing this node's files failed: %s%s" % (os_error_text(exc, directory), "; the peer "
+                                                                    "already has the new files" if result.synced else ""),
+                        "fix the cause and run this `pyha init` again")
     return result

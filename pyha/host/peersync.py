@@ -4,7 +4,8 @@ Three round trips, each a small POSIX sh script on stdin (the peer may not have 
 `probe` learns the peer's node name and the routes it would use back to us, `fetch` reads
 the peer's current files (for the diff and backups), `install` stages every file in a
 private temp directory beside the target, and only when all are staged renames them into
-place, so a broken connection leaves the peer's old files untouched.
+place, so a failure while staging leaves the peer's old files untouched.  A connection
+lost during the renames leaves the peer's state unknown: `PeerStateUnknown` says so.
 """
 
 import base64
@@ -73,7 +74,7 @@ def fetch(peer, directory="/etc/ha.d"):
         script.append(
             'if [ -f "$d/%s" ]; then echo "@@file %s $(stat -c %%a "$d/%s")"; base64 "$d/%s"; '
             'echo "@@end"; fi' % (name, name, name, name))
-    out = peer.run_script("\n".join(script) + "\n").stdout
+    out = peer.run_script("\n".join(script) + "\n", secret_stdout=True).stdout
     files = {}
     current = None  # type: Optional[Tuple[str, int]]
     chunks = []  # type: List[str]
@@ -84,7 +85,7 @@ def fetch(peer, directory="/etc/ha.d"):
             chunks = []
         elif line == "@@end" and current is not None:
             data = base64.b64decode("".join(chunks).encode("ascii"))
-            files[current[0]] = (data.decode("utf-8", "replace"), current[1])
+            files[current[0]] = (data.decode("utf-8", "surrogateescape"), current[1])
             current = None
         elif current is not None:
             chunks.append(line.strip())
@@ -113,36 +114,68 @@ def install_script(wanted, changes, directory="/etc/ha.d", now=None):
     # type: (Dict[str, Tuple[str, int]], List[FileChange], str, Optional[float]) -> str
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
     todo = [c for c in changes if c.status != UNCHANGED]
+    # umask 077: every staged file and backup is created 0600 (they may hold a key) and
+    # gets its final mode only by chmod, once written.
     out = ["set -e", "umask 077", "d=%s" % shlex.quote(directory), 'mkdir -p "$d"',
            'tmp=$(mktemp -d "$d/.pyha-sync.XXXXXX")', "trap 'rm -rf \"$tmp\"' EXIT"]
     for change in todo:
         name = change.path.rsplit("/", 1)[1]
         text, mode = wanted[name]
-        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        encoded = base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
         out.append('base64 -d > "$tmp/%s" <<\'PYHA_EOF\'' % name)
         out.extend(encoded[i:i + 76] for i in range(0, len(encoded), 76))
         out.append("PYHA_EOF")
         out.append('chmod %04o "$tmp/%s"' % (mode, name))
         out.append('chown 0:0 "$tmp/%s" 2>/dev/null || true' % name)
-    # Everything is staged; from here on only renames, which cannot leave a partial file.
+    # Backups: mktemp gives a new name even for two runs within one second, and a 0600
+    # file, which the copy keeps (`cp -p` would give a backup of authkeys its old mode).
     for change in todo:
         name = change.path.rsplit("/", 1)[1]
         if change.status == CHANGED:
-            out.append('cp -p "$d/%s" "$d/%s.bak.%s"' % (name, name, stamp))
-            change.backup = "%s.bak.%s" % (change.path, stamp)
+            out.append('b=$(mktemp "$d/%s.bak.%s.XXXXXX")' % (name, stamp))
+            out.append('cat "$d/%s" > "$b"' % name)
+            out.append('touch -r "$d/%s" "$b"' % name)
+            out.append('echo "@@backup %s $b"' % name)
+    # Everything is staged; from here on only renames, which cannot leave a partial file
+    # (but a connection lost from here on leaves the peer's state unknown to us).
+    out.append("echo @@staged")
+    for change in todo:
+        name = change.path.rsplit("/", 1)[1]
         out.append('mv -f "$tmp/%s" "$d/%s"' % (name, name))
     out.append("echo @@installed")
     return "\n".join(out) + "\n"
 
 
+class PeerStateUnknown(SshError):
+    """The install round trip failed after the peer may have renamed files into place."""
+
+
 def push(peer, wanted, directory="/etc/ha.d", dry_run=False, now=None):
     # type: (Peer, Dict[str, Tuple[str, int]], str, bool, Optional[float]) -> List[FileChange]
-    """Make the peer's files equal to `wanted`; returns what changed there (with diffs)."""
+    """Make the peer's files equal to `wanted`; returns what changed there (with diffs).
+
+    SshError: the peer's files were not changed.  PeerStateUnknown: the connection or the
+    install failed when the peer may already have some or all of the new files."""
     changes = plan(fetch(peer, directory), wanted, directory)
     if dry_run or all(c.status == UNCHANGED for c in changes):
         return changes
-    result = peer.run_script(install_script(wanted, changes, directory, now))
+    try:
+        result = peer.run_script(install_script(wanted, changes, directory, now), check=False)
+    except SshError as exc:
+        # ssh died or timed out: we cannot tell whether the renames ran
+        raise PeerStateUnknown("the connection to %s failed while installing the files (%s); the peer's files "
+                               "may or may not be the new ones" % (peer.host, exc.message), exc.hint)
+    backups = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("@@backup "):
+            _, name, path = line.split(" ", 2)
+            backups[name] = path
+    for change in changes:
+        change.backup = backups.get(change.path.rsplit("/", 1)[1])
     if "@@installed" not in result.stdout:
-        raise SshError("installing the files on %s did not complete: %s"
-                       % (peer.host, result.stderr.strip()))
+        why = result.stderr.strip() or "exit status %d" % result.returncode
+        if "@@staged" in result.stdout:
+            raise PeerStateUnknown("installing the files on %s stopped part way (%s); some of the peer's files "
+                                   "may be the new ones" % (peer.host, why))
+        raise SshError("installing the files on %s failed before any was replaced: %s" % (peer.host, why))
     return changes

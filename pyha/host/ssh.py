@@ -75,9 +75,10 @@ class Peer(object):
         return ([self.ssh, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"] + self.options
                 + ["%s@%s" % (self.user, self.host), remote_command])
 
-    def run_script(self, script, check=True):
-        # type: (str, bool) -> Result
-        """Run `script` with `sh -s` on the peer.  Exit 255 is ssh's own failure: explained."""
+    def run_script(self, script, check=True, secret_stdout=False):
+        # type: (str, bool, bool) -> Result
+        """Run `script` with `sh -s` on the peer.  Exit 255 is ssh's own failure: explained.
+        `secret_stdout`: the output may hold a key, never quote it in an error."""
         argv = self.argv("sh -s")
         try:
             proc = subprocess.run(argv, input=script, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -92,5 +93,6 @@ class Peer(object):
             raise _explain(self.host, self.user, proc.stderr)
         if check and proc.returncode != 0:
             raise SshError("command on %s failed (exit %d): %s"
-                           % (self.host, proc.returncode, proc.stderr.strip() or proc.stdout.strip()))
+                           % (self.host, proc.returncode, proc.stderr.strip()
+                              or ("(no message)" if secret_stdout else proc.stdout.strip())))
         return Result(proc.returncode, proc.stdout, proc.stderr)

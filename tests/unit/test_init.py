@@ -6,9 +6,11 @@ directory, so the shell that will run on the peer is exercised.  The real SSH pa
 covered by tests/lab/test_init_sync.py against a real sshd.
 """
 
+import json
 import os
 import stat
 import subprocess
+import threading
 
 import pytest
 
@@ -49,7 +51,7 @@ class StandInPeer(Peer):
         self.fail_with = fail_with
         self.scripts = []
 
-    def run_script(self, script, check=True):
+    def run_script(self, script, check=True, secret_stdout=False):
         self.scripts.append(script)
         if self.fail_with:
             raise self.fail_with
@@ -230,3 +232,175 @@ def test_primary_must_be_a_node(tmp_path):
 def test_parse_route_get():
     assert peersync.parse_route_get("10.0.0.1 dev eth1 src 10.0.0.2 uid 0 \\    cache") == ("eth1", "10.0.0.2")
     assert peersync.parse_route_get("") == (None, None)
+
+
+# -- issue 11: keys never shown, backups private and unique, honest errors ---------------------------
+
+def key_of(path):
+    return path.read_text().split("1 sha1 ")[1].strip()
+
+
+def test_key_rotation_diffs_never_show_a_key(tmp_path):
+    run(tmp_path)
+    old = key_of(tmp_path / "local" / "authkeys")
+    result, local, peer_dir, _ = run(tmp_path, new_key=True)
+    new = key_of(local / "authkeys")
+    assert new != old and key_of(peer_dir / "authkeys") == new
+    for changes in (result.local_changes, result.peer_changes):
+        auth = [c for c in changes if c.path.endswith("authkeys")][0]
+        assert auth.status == CHANGED
+        assert "-1 sha1 ****\n" in auth.diff and "+1 sha1 ****\n" in auth.diff
+        for text in (auth.diff, json.dumps([c.to_dict() for c in changes])):
+            assert old not in text and new not in text
+
+
+def test_dry_run_output_masks_the_key(tmp_path):
+    from pyha.cli.init_cmd import dry_run_text
+
+    result, local, _, _ = run(tmp_path, dry_run=True)
+    key = result.local_files["authkeys"][0].split("1 sha1 ")[1].strip()
+    text = dry_run_text(result, str(local))
+    assert "==> %s/authkeys (mode 0600) <==" % local in text and "\n1 sha1 ****\n" in text
+    assert "ucast eth1 10.0.0.2" in text  # the rest is shown as it is
+    assert key not in text
+
+
+def test_local_authkeys_backup_is_created_0600(tmp_path, monkeypatch):
+    run(tmp_path)
+    local = tmp_path / "local"
+    (local / "authkeys").chmod(0o644)  # even a key file with a bad mode gets a private backup
+    old = key_of(local / "authkeys")
+    created = []
+    real_open = os.open
+
+    def spy(path, flags, mode=0o777, *args, **kw):
+        if ".bak." in str(path) and flags & os.O_CREAT:
+            created.append((str(path), flags, mode))
+        return real_open(path, flags, mode, *args, **kw)
+
+    monkeypatch.setattr(os, "open", spy)
+    result, _, _, _ = run(tmp_path, new_key=True)
+    backup = [c for c in result.local_changes if c.path.endswith("authkeys")][0].backup
+    # created with its final mode (never a moment at 0644), never through a symlink or over a file
+    assert [(p, m) for p, _, m in created if p == backup] == [(backup, 0o600)]
+    flags = [f for p, f, _ in created if p == backup][0]
+    assert flags & os.O_EXCL and flags & os.O_NOFOLLOW
+    assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
+    assert key_of(tmp_path / "local" / os.path.basename(backup)) == old
+
+
+def test_local_backups_within_one_second_do_not_collide(tmp_path):
+    from pyha.host.files import write_files
+
+    d = tmp_path / "d"
+    names = []
+    for n in range(3):
+        changes = write_files({"authkeys": ("auth 1\n1 sha1 %s\n" % (str(n) * 32), 0o600)}, str(d), now=1e9)
+        names.append(changes[0].backup)
+    assert names[0] is None and names[1] != names[2]
+    assert [key_of(tmp_path / "d" / os.path.basename(b)) for b in names[1:]] == ["0" * 32, "1" * 32]
+
+
+def test_peer_backups_are_unique_within_one_second_and_private(tmp_path):
+    peer_dir = tmp_path / "peer"
+    peer_dir.mkdir()
+    (peer_dir / "authkeys").write_text("auth 1\n1 sha1 %s\n" % ("a" * 32))
+    (peer_dir / "authkeys").chmod(0o644)  # the old key file had a bad mode: its backup must not
+    peer = StandInPeer(str(peer_dir))
+    backups = []
+    for key in ("b" * 32, "c" * 32):
+        changes = peersync.push(peer, {"authkeys": ("auth 1\n1 sha1 %s\n" % key, 0o600)}, str(peer_dir), now=1e9)
+        backups.append(changes[0].backup)
+    assert backups[0] != backups[1] and all(b and os.path.exists(b) for b in backups)
+    assert sorted(str(p) for p in peer_dir.glob("authkeys.bak.*")) == sorted(backups)
+    assert [key_of(peer_dir / os.path.basename(b)) for b in backups] == ["a" * 32, "b" * 32]
+    assert [stat.S_IMODE(os.stat(b).st_mode) for b in backups] == [0o600, 0o600]
+    assert key_of(peer_dir / "authkeys") == "c" * 32
+    assert stat.S_IMODE(os.stat(str(peer_dir / "authkeys")).st_mode) == 0o600
+
+
+class DropsAfterInstall(StandInPeer):
+    """The install script runs to its end on the peer, then the connection breaks."""
+
+    def run_script(self, script, check=True, secret_stdout=False):
+        result = super(DropsAfterInstall, self).run_script(script, check, secret_stdout)
+        if "mv -f" in script:
+            raise SshError("ssh to root@10.0.0.2 failed: Connection reset by peer")
+        return result
+
+
+class EditsInstall(StandInPeer):
+    """The install script with `edit(script)` applied: to make it fail at a chosen point."""
+
+    def __init__(self, peer_dir, edit):
+        super(EditsInstall, self).__init__(peer_dir)
+        self.edit = edit
+
+    def run_script(self, script, check=True, secret_stdout=False):
+        if "mv -f" in script:
+            script = self.edit(script)
+        return super(EditsInstall, self).run_script(script, check, secret_stdout)
+
+
+def test_connection_lost_after_the_peer_installed_says_state_unknown(tmp_path):
+    (tmp_path / "peer").mkdir()
+    with pytest.raises(initcmd.InitError) as err:
+        run(tmp_path, peer=DropsAfterInstall(str(tmp_path / "peer")))
+    assert "were not changed" not in err.value.message.split(";")[0]
+    assert "may or may not be the new ones" in err.value.message and "Connection reset" in err.value.message
+    assert "this node's files were not changed" in err.value.message
+    assert "`pyha sync --peer 10.0.0.2 --dry-run`" in err.value.hint
+    # that is the truth: the peer has them, this node does not
+    assert sorted(p.name for p in (tmp_path / "peer").iterdir()) == ["authkeys", "ha.cf", "haresources"]
+    assert list((tmp_path / "local").iterdir()) == []
+
+
+def test_install_failing_before_any_rename_says_not_changed(tmp_path):
+    (tmp_path / "peer").mkdir()
+    peer = EditsInstall(str(tmp_path / "peer"), lambda s: s.replace("echo @@staged", "echo 'disk full' >&2; exit 7"))
+    with pytest.raises(initcmd.InitError) as err:
+        run(tmp_path, peer=peer)
+    assert err.value.message.startswith("the peer's files were not changed: ") and "disk full" in err.value.message
+    assert list((tmp_path / "peer").iterdir()) == []
+
+
+def test_install_stopping_part_way_says_state_unknown(tmp_path):
+    (tmp_path / "peer").mkdir()
+    peer = EditsInstall(str(tmp_path / "peer"), lambda s: s.replace('mv -f "$tmp/haresources"', "false; "))
+    with pytest.raises(initcmd.InitError) as err:
+        run(tmp_path, peer=peer)
+    assert "stopped part way" in err.value.message and "--dry-run" in err.value.hint
+    # the renames before the failing one happened
+    assert sorted(p.name for p in (tmp_path / "peer").iterdir()) == ["authkeys", "ha.cf"]
+
+
+def test_unreadable_local_file_stops_init_before_the_peer_is_touched(tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    os.mkfifo(str(local / "ha.cf"))
+    (tmp_path / "peer").mkdir()
+    peer = StandInPeer(str(tmp_path / "peer"))
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(pytest.raises(initcmd.InitError, run, tmp_path, peer=peer)))
+    worker.daemon = True  # a blocking open of the FIFO would hang here for ever: fail instead
+    worker.start()
+    worker.join(10)
+    assert outcome, "pyha init blocked on a FIFO"
+    err = outcome[0]
+    assert "FIFO" in err.value.message and str(local / "ha.cf") in err.value.message
+    assert not any("mv -f" in s for s in peer.scripts) and list((tmp_path / "peer").iterdir()) == []
+
+
+def test_ssh_errors_never_quote_output_that_may_hold_a_key(tmp_path):
+    fake = tmp_path / "ssh"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\necho 'auth 1'\necho '1 sha1 %s'\nexit 1\n" % ("k" * 40))
+    fake.chmod(0o755)
+    peer = Peer("10.0.0.2", ssh=str(fake))
+    with pytest.raises(SshError) as err:
+        peer.run_script("true\n", secret_stdout=True)
+    assert "k" * 40 not in err.value.message and "exit 1" in err.value.message
+    with pytest.raises(SshError, match="k" * 40):  # other scripts: the output helps
+        peer.run_script("true\n")
+    with pytest.raises(SshError) as err:
+        peersync.fetch(peer, str(tmp_path))
+    assert "k" * 40 not in err.value.message
