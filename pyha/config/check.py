@@ -147,8 +147,9 @@ def check_config(ha_dir="/etc/ha.d", facts=None):
     facts = facts or RealHostFacts()
     diags = []  # type: List[dg.Diagnostic]
     if not os.path.isdir(ha_dir):
-        diags.append(dg.error("config-dir-missing", "configuration directory %s does not exist" % show(ha_dir),
-                              ha_dir, None, "create it and run `pyha init`, or pass --dir"))
+        diags.append(dg.error("config-dir-missing", "configuration directory %s %s" % (
+            show(ha_dir), "is not a directory" if os.path.lexists(ha_dir) else "does not exist"),
+            ha_dir, None, "create it and run `pyha init`, or pass --dir"))
         return CheckReport(ha_dir, None, None, None, diags)
 
     texts = {}  # type: Dict[str, Optional[str]]

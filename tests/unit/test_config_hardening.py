@@ -218,3 +218,33 @@ def test_arguments_do_not_hide_a_path(tmp_path):
 @pytest.mark.parametrize("name", ["nginx", "IPaddr2", "my-service.sh", "httpd@1"])
 def test_good_names_pass_both(name):
     assert script_name_problem(name) is None
+
+
+# -- through the command --------------------------------------------------------------------------------
+
+def test_command_output_has_no_key_and_no_traceback(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import pyha.config.check as check_module
+    from pyha.cli import config_cmd
+
+    monkeypatch.setattr(check_module, "RealHostFacts", Facts)
+    d = write_dir(tmp_path, keys="auth 1\n1 sha1 %s\n1 %s\n%s\n" % (KEY, SECRET, SECRET))
+    os.remove(str(d / "ha.cf"))
+    os.mkfifo(str(d / "ha.cf"))
+    for args in (["check", "--dir", str(d)], ["check", "--dir", str(d), "--json"]):
+        result = in_thread(lambda: CliRunner().invoke(config_cmd.app, args))
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)  # not a crash
+        assert "Traceback" not in result.output and SECRET not in result.output and KEY not in result.output
+        assert "FIFO" in result.output and "authkeys-syntax" in result.output
+    payload = json.loads(result.output)
+    assert {x["code"] for x in payload["diagnostics"]} >= {"config-file-refused", "authkeys-syntax",
+                                                            "authkeys-bad-method"}
+
+
+def test_config_dir_that_is_not_a_directory(tmp_path):
+    os.mkfifo(str(tmp_path / "ha.d"))
+    report = in_thread(lambda: check_config(str(tmp_path / "ha.d"), Facts()))
+    assert [x.message for x in report.diagnostics] == [
+        "configuration directory '%s' is not a directory" % (tmp_path / "ha.d")]
