@@ -78,3 +78,42 @@ def test_changed_option_backs_up_and_shows_diff_on_both(lab, ssh):
     assert files(ha1) == files(ha2)
     sync = pyha(ha1, "sync", "--peer", "198.51.100.2", *ssh)
     assert sync.returncode == 0 and sync.stdout.count("unchanged") == 3
+
+
+def test_key_rotation_shows_no_key_and_backs_up_privately(lab, ssh):
+    """Issue 11 item 4: `--new-key` (rotation) and `--dry-run` print no key, old or new;
+    each rotation leaves a 0600 backup of the old key file on both nodes, under its own
+    name even when two runs fall within one second."""
+    ha1, ha2 = lab.node("HA1"), lab.node("HA2")
+    args = ["init", "--peer", "198.51.100.2", "--vip", "192.0.2.160/24/eth0", "--service", "nginx",
+            "--profile", "fast"] + list(ssh)
+
+    def key():
+        return files(ha1)["authkeys"][0].split("1 sha1 ")[1].strip()
+
+    def backups(node):
+        d = node.host_path("/etc/ha.d")
+        return {n: stat.S_IMODE(os.stat(os.path.join(d, n)).st_mode)
+                for n in os.listdir(d) if n.startswith("authkeys.bak.")}
+
+    seen = [key()]
+    dry = pyha(ha1, *(args + ["--new-key", "--dry-run"]))
+    assert dry.returncode == 0, dry.stderr
+    assert "\n1 sha1 ****\n" in dry.stdout + "\n" and seen[0] not in dry.stdout + dry.stderr
+    before = {n: backups(n) for n in (ha1, ha2)}
+    for _ in range(2):
+        r = pyha(ha1, *(args + ["--new-key"]))
+        assert r.returncode == 0, r.stderr
+        seen.append(key())
+        assert r.stdout.count("-1 sha1 ****") == 2 and r.stdout.count("+1 sha1 ****") == 2  # local and peer
+        for k in seen:
+            assert k not in r.stdout + r.stderr
+    assert len(set(seen)) == 3 and files(ha1) == files(ha2)
+    for node in (ha1, ha2):
+        new = {n: m for n, m in backups(node).items() if n not in before[node]}
+        assert len(new) == 2 and set(new.values()) == {0o600}, new
+        kept = sorted(open(os.path.join(node.host_path("/etc/ha.d"), n)).read().split("1 sha1 ")[1].strip()
+                      for n in new)
+        assert kept == sorted(seen[:2])  # each old key, once
+    check = pyha(ha2, "config", "check")
+    assert check.returncode == 0 and seen[-1] not in check.stdout
