@@ -41,21 +41,53 @@ class EventLoop(object):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self.selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wakeup)
+        self.add_reader(self._wake_r, self._drain_wakeup)
         self._stopping = False
         self._old_wakeup_fd = None  # type: Optional[int]
 
     # -- file descriptors -------------------------------------------------
+    # One selector key per descriptor whose data is (reader, writer): a socket can wait
+    # to be readable and writable at once (the control socket's answer is written while
+    # the loop keeps serving keepalives).
+    def _callbacks(self, fileobj):
+        # type: (Any) -> Tuple[Optional[Callable[[], Any]], Optional[Callable[[], Any]]]
+        try:
+            return self.selector.get_key(fileobj).data
+        except (KeyError, ValueError):
+            return None, None
+
+    def _watch(self, fileobj, reader, writer):
+        # type: (Any, Optional[Callable[[], Any]], Optional[Callable[[], Any]]) -> None
+        events = ((selectors.EVENT_READ if reader is not None else 0)
+                  | (selectors.EVENT_WRITE if writer is not None else 0))
+        old_reader, old_writer = self._callbacks(fileobj)
+        if old_reader is None and old_writer is None:
+            if events:
+                self.selector.register(fileobj, events, (reader, writer))
+        elif events:
+            self.selector.modify(fileobj, events, (reader, writer))
+        else:
+            try:
+                self.selector.unregister(fileobj)
+            except (KeyError, ValueError):
+                pass
+
     def add_reader(self, fileobj, callback):
         # type: (Any, Callable[[], Any]) -> None
-        self.selector.register(fileobj, selectors.EVENT_READ, callback)
+        self._watch(fileobj, callback, self._callbacks(fileobj)[1])
 
     def remove_reader(self, fileobj):
         # type: (Any) -> None
-        try:
-            self.selector.unregister(fileobj)
-        except (KeyError, ValueError):
-            pass
+        self._watch(fileobj, None, self._callbacks(fileobj)[1])
+
+    def add_writer(self, fileobj, callback):
+        # type: (Any, Callable[[], Any]) -> None
+        """Call `callback()` from the loop while `fileobj` is writable."""
+        self._watch(fileobj, self._callbacks(fileobj)[0], callback)
+
+    def remove_writer(self, fileobj):
+        # type: (Any) -> None
+        self._watch(fileobj, self._callbacks(fileobj)[0], None)
 
     # -- timers -----------------------------------------------------------
     def call_at(self, when, callback):
@@ -110,8 +142,15 @@ class EventLoop(object):
             heapq.heappop(self._timers)
         if self._timers:
             timeout = max(0.0, min(timeout, self._timers[0][0] - now))
-        for key, _ in self.selector.select(timeout):
-            key.data()
+        for key, mask in self.selector.select(timeout):
+            reader, writer = key.data
+            if mask & selectors.EVENT_READ and reader is not None:
+                reader()
+            if mask & selectors.EVENT_WRITE and writer is not None:
+                # the reader may just have removed the writer (or closed the socket)
+                writer = self._callbacks(key.fileobj)[1]
+                if writer is not None:
+                    writer()
         now = self.clock()
         while self._timers and self._timers[0][0] <= now:
             _, _, timer = heapq.heappop(self._timers)
