@@ -28,7 +28,7 @@ import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from pyha.wire.codec import (
-    CL_START, CLASSIC, MAX_DATAGRAM, NETSTRING, NS_START, Packet, classic_text, decode,
+    CL_START, CLASSIC, MAX_DATAGRAM, MAX_FIELDS, NETSTRING, NS_START, Packet, classic_text, decode,
     encode_classic, encode_netstring, find_trailer, netstring_trailer,
 )
 from pyha.wire.errors import (
@@ -53,6 +53,9 @@ MATCHED_ACTIVE_KEY = "active"  # our active key with that index's method (genuin
 # packet costs to well under a millisecond.
 PREAUTH_CLASSIC_BYTES = 8192
 PREAUTH_CLASSIC_FIELDS = 64
+
+# classic lines the raw pre-check cannot judge: structs, `auth` fields of another type
+_CL_UNJUDGED = re.compile(br"(?m)^\((?:2\)|[1-4]\)auth=)")
 
 _TOKEN_RE = re.compile(br"(0|[1-9][0-9]?) ([0-9a-f]{1,128})\Z")
 _HASHES = {MD5: hashlib.md5, SHA1: hashlib.sha1}
@@ -360,6 +363,32 @@ def verify(packet, keyring, bug_compat=True):
     return result
 
 
+def _classic_precheck(data, keyring):
+    # type: (bytes, Keyring) -> Optional[Tuple[bool, Key]]
+    """Judge a classic packet's inner digest from its raw lines, before parsing it.
+
+    For a packet without struct fields (and no `auth` field of another type) the text the
+    digest covers is exactly its lines minus empty ones and `auth=` ones: the decoder only
+    accepts canonical values, which render back to the same bytes.  Returns (matches, key),
+    or None when the raw lines cannot decide (structs, no `<<<` line, no `auth=` line):
+    then the packet is parsed, with the small pre-authentication budget.
+    """
+    end = data.find(b"\n<<<\n", len(CL_START) - 1)
+    if end < 0:
+        return None
+    body = data[len(CL_START):end + 1]
+    if _CL_UNJUDGED.search(body):
+        return None
+    lines = [line for line in body.split(b"\n") if line]
+    tokens = [line for line in lines if line.startswith(b"auth=")]
+    if not tokens:
+        return None
+    index, digest = parse_auth_token(tokens[-1][5:], "auth field")
+    key = _key_for(keyring, index, "auth field")
+    text = b"".join(line + b"\n" for line in lines if not line.startswith(b"auth="))
+    return _equal(key.digest(text), digest), key
+
+
 def decode_verified(data, keyring, bug_compat=True):
     # type: (Any, Keyring, bool) -> Packet
     """decode() + verify(): the one call a medium's receive path needs.
@@ -368,7 +397,8 @@ def decode_verified(data, keyring, bug_compat=True):
     netstring packet's trailer is checked before its body is parsed (it signs the body
     bytes), and one without a trailer at its end is refused unparsed; a classic packet,
     whose inner digest covers a rendering of parsed fields, is refused unparsed above
-    PREAUTH_CLASSIC_BYTES and parsed with a budget of PREAUTH_CLASSIC_FIELDS.
+    PREAUTH_CLASSIC_BYTES, judged from its raw lines where they decide
+    (`_classic_precheck`) and otherwise parsed with a budget of PREAUTH_CLASSIC_FIELDS.
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
@@ -392,7 +422,11 @@ def decode_verified(data, keyring, bug_compat=True):
                 raise WireError(TOO_BIG, "classic packet of %d bytes exceeds %d (heartbeat's "
                                 "haresources messages are far smaller)"
                                 % (len(data), PREAUTH_CLASSIC_BYTES))
-            packet = decode(data, max_fields=PREAUTH_CLASSIC_FIELDS)
+            judged = _classic_precheck(data, keyring)
+            if judged is not None and not judged[0]:
+                raise WireError(BAD_DIGEST, "auth field digest does not match (index %d, %s)"
+                                % (judged[1].index, judged[1].method), field="auth")
+            packet = decode(data, max_fields=MAX_FIELDS if judged else PREAUTH_CLASSIC_FIELDS)
             verify(packet, keyring, bug_compat)
             return packet
     packet = decode(data)

@@ -3,7 +3,7 @@
 Anyone who can reach the heartbeat port can send datagrams; only the digest tells a
 peer's packet from junk.  A netstring packet's trailer signs its body bytes, so the
 digest is checked before the body is parsed; a classic packet's digest covers parsed
-fields, so it is parsed, but only when it is small.  "Not parsed" is observed by
+fields: it is judged from its raw lines where they decide, else parsed when small.  "Not parsed" is observed by
 replacing the parser with one that fails the test.
 """
 
@@ -13,7 +13,7 @@ import os
 import pytest
 
 from pyha.wire import Keyring, Message, WireError, auth, decode, decode_verified, errors
-from pyha.wire import LIST, encode_classic, netstring_trailer, sign_classic, sign_netstring
+from pyha.wire import BINARY, LIST, Field, encode_classic, netstring_trailer, sign_classic, sign_netstring
 from pyha.wire.auth import PREAUTH_CLASSIC_BYTES, PREAUTH_CLASSIC_FIELDS
 from pyha.wire.codec import find_trailer
 
@@ -70,22 +70,43 @@ def test_classic_over_the_size_limit_is_refused_unparsed(no_parsing):
     assert exc.value.code == errors.TOO_BIG
 
 
-def test_classic_field_budget_before_authentication():
-    fields = [("f%d" % i, "x") for i in range(PREAUTH_CLASSIC_FIELDS - 1)]
-    ok = sign_classic(Message(fields), RING)             # + auth = exactly the budget
-    assert len(decode_verified(ok, RING).message) == PREAUTH_CLASSIC_FIELDS
+def test_classic_judged_from_its_raw_lines_is_refused_unparsed(no_parsing):
+    junk = b">>>\n" + b"a=x\n" * 1000 + b"auth=1 " + b"0" * 32 + b"\n<<<\n"
+    with pytest.raises(WireError) as exc:
+        decode_verified(junk, RING)
+    assert exc.value.code == errors.BAD_DIGEST
+
+
+def test_classic_signed_and_judged_from_raw_lines_is_parsed_whole():
+    # empty lines and a trailing NUL do not disturb the raw judgement; an authentic
+    # packet gets heartbeat's whole field budget
+    fields = [("f%d" % i, "x\ny") for i in range(PREAUTH_CLASSIC_FIELDS * 2)] + [Field("b", BINARY, b"\x00\x01")]
+    data = sign_classic(Message(fields), RING, nul=True).replace(b"\nf1=", b"\n\nf1=")
+    pkt = decode_verified(data, RING)
+    assert pkt.message.without("auth") == Message(fields)
+    with pytest.raises(WireError) as exc:
+        decode_verified(data.replace(b"f7=x", b"f7=z"), RING)
+    assert exc.value.code == errors.BAD_DIGEST
+
+
+def test_classic_the_raw_lines_cannot_judge_gets_a_small_field_budget():
+    # with a struct field the digest covers a re-rendering: parse first, with a budget
+    inner = Message([("a", "b")])
+    fields = [("s", inner)] + [("f%d" % i, "x") for i in range(PREAUTH_CLASSIC_FIELDS - 3)]
+    ok = sign_classic(Message(fields), RING)         # + struct member + auth = the budget
+    assert decode_verified(ok, RING).message.get_struct("s") == inner
     over = sign_classic(Message(fields + [("one", "more")]), RING)
     with pytest.raises(WireError) as exc:
         decode_verified(over, RING)
     assert exc.value.code == errors.TOO_MANY_FIELDS
     assert "more than %d fields" % PREAUTH_CLASSIC_FIELDS in exc.value.message
     # list elements count too: the budget bounds the parser's work, not the line count
-    listed = encode_classic(Message([("t", "x")]).add("l", (b"e",) * PREAUTH_CLASSIC_FIELDS, LIST))
+    listed = encode_classic(Message([("s", inner)]).add("l", (b"e",) * PREAUTH_CLASSIC_FIELDS, LIST))
     with pytest.raises(WireError) as exc:
         decode_verified(listed, RING)
     assert exc.value.code == errors.TOO_MANY_FIELDS
     # decode() itself keeps heartbeat's limit (local tools, captures)
-    assert len(decode(over).message) == PREAUTH_CLASSIC_FIELDS + 1
+    assert len(decode(over).message) == PREAUTH_CLASSIC_FIELDS  # top-level fields; + 1 in the struct
 
 
 def test_a_value_holding_end_markers_still_verifies():
