@@ -12,6 +12,38 @@ time, generation numbers (replay, restart, healed partition), per-peer sequence
 tracking with retransmission requests and acknowledgements, answering `NS_rexmit` and
 `reqnodes`, graceful `shutdone`, ping nodes and ping groups, and drop counters.
 
+Generations (`hg`, spec 1.8).  Genuine heartbeat drops a lower generation as a replay and
+takes a higher one as a restart at once, so one authentic packet with a huge `hg` (a
+cloned VM, a broken generation file, a key holder) makes every later packet of the real
+peer a "replay" until the receiver restarts.  pyha keeps replay protection but recovers:
+
+* The first generation heard from a peer is believed (nothing to compare with), and a
+  lower one than the current is a replay, dropped and counted, as in heartbeat.  (So a
+  bogus generation that is the very first packet we hear of a peer still needs this
+  node restarted; it can only happen in the moments after our start.)
+* A higher generation counts only when a second, distinct packet of it arrives within
+  the peer's dead time (a restarting node sends a burst of status messages).  Until then
+  the current generation stays current: its packets are delivered and keep the node
+  alive, and nothing is reported.  A generation seen once and never again is logged
+  (ERROR) and forgotten after the dead time.
+* The second packet is the restart: `NodeRestarted`, sequence tracking starts afresh,
+  and both packets are processed in sequence order.  The previous incarnation is kept
+  (its generation and highest seq): its packets newer than anything seen of it refresh
+  its links and liveness but are not delivered; older ones are old duplicates.
+* If the new generation is then silent for the dead time while the previous one talked
+  since, the new one was bogus: back to the previous one (CRIT "generation X from node N
+  was not followed by any packet for D ms while generation Y kept talking: back to Y"),
+  reported to the manager as another `NodeRestarted` (what it learnt is void).
+* The previous incarnation is forgotten once it has been silent for the dead time (a
+  real restart: the old process stopped), after which its packets are replays.  So a
+  replay of an old incarnation never keeps a dead node alive; the one exception is a
+  packet of it we never received, replayed within the dead time of the restart (the
+  same exposure heartbeat has to a lost packet of the current generation).
+
+Per configured peer at most one pending generation and one previous incarnation are
+kept; nothing at all is kept for a `src` that is not in ha.cf (only its name in a
+bounded set, for logging once).
+
 What it must never do: open sockets, read any clock (time only comes in as `now`),
 draw randomness from anywhere but the injected generator, start processes or threads,
 import a third-party library, or raise on bad input (bad input is dropped and counted).
@@ -70,6 +102,10 @@ COUNTERS = (
     "late_packets",         # recorded missing seqs that arrived after all
     "seq_resets",           # "lost a lot of packets!"
     "restarts",             # peer generation went up
+    "generations_pending",  # a new generation seen once: a restart only if more follows
+    "bogus_generations",    # ... and nothing more of it came within the dead time
+    "previous_generation",  # newer packets of the incarnation before the last restart
+    "generation_reverts",   # new generation silent, previous one talking: back to it
     "partition_heals",
     "rexmit_requests_sent",
     "rexmit_requests_received",
@@ -242,9 +278,29 @@ class _Peer(object):
         self.dt_ms = None         # type: Optional[int]  # advertised dead time
         self.acked = 0            # highest of OUR seqs it acknowledged
         self.restarted = False    # new generation seen, no status from it used yet
+        self.gen_heard = None     # type: Optional[float]  # last one accepted
+        self.pending = None       # type: Optional[Tuple[Heard, float]]  # another generation, seen once
+        self.previous = None      # type: Optional[_Incarnation]  # the one before the last restart
         self.track = SeqTrack(ack_trigger)
         self.links = OrderedDict((m, _Link(m)) for m in media)
         self.reason = "not heard yet"
+
+
+class _Incarnation(object):
+    """What is kept of a peer's generation after it restarted: enough to reject replays
+    of its packets, to see it keep talking, and to go back to it."""
+
+    __slots__ = ("generation", "track", "status_seq", "dt_ms", "acked", "last")
+
+    def __init__(self, peer):
+        # type: (_Peer) -> None
+        self.generation = peer.generation  # type: int
+        self.track = peer.track
+        self.track.drop_missing()  # nothing is asked of it any more
+        self.status_seq = peer.status_seq
+        self.dt_ms = peer.dt_ms
+        self.acked = peer.acked
+        self.last = peer.gen_heard  # type: Optional[float]
 
 
 class _Ping(object):
@@ -501,6 +557,12 @@ class Membership(object):
             when = peer.track.next_rexmit()
             if when is not None:
                 cands.append(when)
+            if peer.pending is not None:
+                cands.append(peer.pending[1] + dead_s + DEADLINE_SLACK_S)
+            prev = peer.previous
+            if prev is not None and prev.last is not None and peer.gen_heard is not None \
+                    and prev.last > peer.gen_heard:
+                cands.append(peer.gen_heard + dead_s + DEADLINE_SLACK_S)
         ping_dead_s = self._ping_dead_ms() / 1000.0
         for ping in self._pings.values():
             if ping.state != PING_DEAD:
@@ -584,25 +646,25 @@ class Membership(object):
             self._count("bad_ts")
             out.append(Log(ERROR, "should_drop_message: bad timestamp from %s" % peer.name))
             return
-        is_status = t == "status"
-        restart = heal = False
-        if peer.generation is not None:
-            if hg < peer.generation:
-                self._count("replay")
-                out.append(Log(ERROR, "should_drop_message: attempted replay attack [%s]? "
-                                      "[gen = %d, curgen = %d]" % (peer.name, hg, peer.generation)))
+        gen = peer.generation
+        if gen is not None and hg != gen:
+            self._other_generation(now, peer, h, out)
+            return
+        heal = False
+        if gen is None:
+            peer.generation = hg  # first contact: nothing to compare with (as heartbeat)
+        elif t == "status" and peer.state == NODE_DEAD and not peer.restarted:
+            if seq <= peer.status_seq:
+                self._count("stale_status")
                 return
-            if hg > peer.generation:
-                restart = True
-            elif is_status and peer.state == NODE_DEAD and not peer.restarted:
-                if seq <= peer.status_seq:
-                    self._count("stale_status")
-                    return
-                heal = True
-        if restart:
-            self._restart(peer, hg, out)
-        peer.generation = hg
+            heal = True
+        self._accept(now, peer, medium, t, h, fields, heal, False, out)
 
+    def _accept(self, now, peer, medium, t, h, fields, heal, restart, out):
+        # type: (float, _Peer, Optional[str], str, Heard, Dict[str, Any], bool, bool, List[Any]) -> None
+        """A sequenced packet of the peer's current generation."""
+        seq = h.seq
+        is_status = t == "status"
         dest = _field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
         prev_last = peer.track.last_seq
@@ -617,6 +679,7 @@ class Membership(object):
         if verdict == OLD:
             self._count("old_duplicate")
             return
+        peer.gen_heard = now
         if verdict in (GAP, RESET):
             nlost = seq - prev_last - 1
             out.append(Log(WARNING, "%d lost packet(s) for [%s] [%d:%d]" % (nlost, peer.name, prev_last, seq)))
@@ -658,13 +721,111 @@ class Membership(object):
         low = 0 if top < 100 else 50
         return self._rand(low, top) / 1000.0
 
-    def _restart(self, peer, hg, out):
-        # type: (_Peer, int, List[Any]) -> None
+    def _other_generation(self, now, peer, h, out):
+        # type: (float, _Peer, Heard, List[Any]) -> None
+        """A packet whose generation is not the current one (see the module docstring)."""
+        hg, seq = h.hg, h.seq
+        prev = peer.previous
+        if prev is not None and hg == prev.generation:
+            self._previous_generation(now, peer, h, out)
+            return
+        if hg < peer.generation:
+            self._count("replay")
+            out.append(Log(ERROR, "should_drop_message: attempted replay attack [%s]? "
+                                  "[gen = %d, curgen = %d]" % (peer.name, hg, peer.generation)))
+            return
+        pending = peer.pending
+        if pending is None or pending[0].hg != hg:
+            # One packet proves nothing: it waits for a second one of its generation.
+            # (Genuine peers start with a burst of status messages; so does pyha.)
+            self._count("generations_pending")
+            peer.pending = (h, now)
+            out.append(Log(WARNING, "node %s sends generation %d (current %d): taken as a restart "
+                                    "when another packet of it follows" % (peer.name, hg, peer.generation)))
+            return
+        first = pending[0]
+        if first.seq == seq:
+            self._count("duplicate")  # the same packet again (another link)
+            return
+        peer.pending = None
+        self._restart(now, peer, hg, out)
+        for pkt in sorted((first, h), key=lambda x: x.seq):
+            fields = pkt.fields if isinstance(pkt.fields, dict) else {}
+            medium = pkt.medium if isinstance(pkt.medium, str) else None
+            self._accept(now, peer, medium, pkt.t, pkt, fields, False, True, out)
+
+    def _previous_generation(self, now, peer, h, out):
+        # type: (float, _Peer, Heard, List[Any]) -> None
+        """A packet of the incarnation before the last restart: newer ones keep the node
+        alive (its restart may have been bogus) but are not delivered."""
+        prev = peer.previous
+        dead_s = self._dead_ms(peer) / 1000.0
+        if prev.last is not None and now - prev.last > dead_s + _EPS:
+            # It stopped talking long ago: a real restart, so this is a replay.
+            peer.previous = None
+            self._other_generation(now, peer, h, out)
+            return
+        if self._revert_due(now, peer, talking=True):
+            self._revert(now, peer, out)
+            self._on_sequenced(now, peer, h.medium if isinstance(h.medium, str) else None, h.t, h,
+                               h.fields if isinstance(h.fields, dict) else {}, out)
+            return
+        last = prev.track.last_seq
+        if last is not None and h.seq <= last:
+            # Only newer than anything seen of it: a replay of its old packets stays old.
+            self._count("duplicate" if h.seq == last else "old_duplicate")
+            return
+        prev.track.last_seq = h.seq
+        prev.last = now
+        self._count("previous_generation")
+        self._touch_link(now, peer, h.medium if isinstance(h.medium, str) else None, out)
+        if h.t == "status" and h.seq > prev.status_seq and peer.state == NODE_UP:
+            prev.status_seq = h.seq
+            peer.last_heard = now
+            peer.warned = False
+
+    def _revert_due(self, now, peer, talking=False):
+        # type: (float, _Peer, bool) -> bool
+        """Has the current generation been silent for the dead time while the previous one
+        talked since (or `talking` now)?"""
+        prev = peer.previous
+        if prev is None or peer.gen_heard is None:
+            return False
+        if now - peer.gen_heard <= self._dead_ms(peer) / 1000.0 + _EPS:
+            return False
+        return talking or (prev.last is not None and prev.last > peer.gen_heard)
+
+    def _revert(self, now, peer, out):
+        # type: (float, _Peer, List[Any]) -> None
+        prev = peer.previous
+        bogus = peer.generation
+        self._count("generation_reverts")
+        reason = ("generation %d from node %s was not followed by any packet for %d ms while "
+                  "generation %d kept talking: back to %d" % (
+                      bogus, peer.name, _ms(now - peer.gen_heard), prev.generation, prev.generation))
+        out.append(Log(CRITICAL, reason))
+        peer.generation = prev.generation
+        peer.track = prev.track
+        peer.status_seq = prev.status_seq
+        peer.dt_ms = prev.dt_ms
+        peer.acked = prev.acked
+        peer.gen_heard = prev.last
+        peer.previous = None
+        peer.restarted = False
+        # What the manager learnt from the bogus generation is void: to it this is one
+        # more restart of the peer (it forgets what the peer holds and reports to it).
+        out.append(NodeRestarted(peer.name, bogus, prev.generation, reason))
+
+    def _restart(self, now, peer, hg, out):
+        # type: (float, _Peer, int, List[Any]) -> None
         old = peer.generation
         self._count("restarts")
         reason = "Heartbeat restart on node %s (generation %d -> %d)" % (peer.name, old, hg)
         out.append(Log(INFO, "Heartbeat restart on node %s" % peer.name))
-        peer.track.reset()
+        peer.previous = _Incarnation(peer)
+        peer.track = SeqTrack(peer.track.ack_trigger)
+        peer.generation = hg
+        peer.gen_heard = now
         peer.status_seq = 0
         peer.dt_ms = None
         peer.acked = 0
@@ -820,6 +981,7 @@ class Membership(object):
         for peer in self._peers.values():
             dead_ms = self._dead_ms(peer)
             dead_s = dead_ms / 1000.0
+            self._expire_generations(now, peer, dead_s, out)
             if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
                 silence = now - self._ref(peer.last_heard)
                 if silence > dead_s + _EPS:
@@ -856,6 +1018,24 @@ class Membership(object):
                         "group" if ping.group else "node", ping.name, _ms(silence), ping_dead_ms)
                 self._ping_to(ping, PING_DEAD, why, out)
         self._check_comm_up(now, out)
+
+    def _expire_generations(self, now, peer, dead_s, out):
+        # type: (float, _Peer, float, List[Any]) -> None
+        """A generation seen once and nothing more within the dead time is ignored; a new
+        one silent for the dead time while the previous one talks is undone."""
+        if peer.pending is not None and now - peer.pending[1] > dead_s + _EPS:
+            first, at = peer.pending
+            peer.pending = None
+            self._count("bogus_generations")
+            talked = peer.gen_heard is not None and peer.gen_heard > at
+            out.append(Log(ERROR, "generation %d from node %s was not followed by any packet for %d ms%s: "
+                                  "ignored" % (first.hg, peer.name, _ms(now - at),
+                                               " while generation %d kept talking" % peer.generation
+                                               if talked else "")))
+        if self._revert_due(now, peer):
+            self._revert(now, peer, out)
+        elif peer.previous is not None and now - self._ref(peer.previous.last) > dead_s + _EPS:
+            peer.previous = None  # a real restart: the old incarnation has stopped
 
     def _node_dies(self, peer, silence, dead_ms, out):
         # type: (_Peer, float, int, List[Any]) -> None
@@ -973,6 +1153,8 @@ class Membership(object):
                 "last_heard": peer.last_heard,
                 "silence_ms": silence(peer.last_heard),
                 "generation": peer.generation,
+                "pending_generation": peer.pending[0].hg if peer.pending is not None else None,
+                "previous_generation": peer.previous.generation if peer.previous is not None else None,
                 "advertised_dt_ms": peer.dt_ms,
                 "dead_time_ms": self._dead_ms(peer),
                 "links": OrderedDict((m, {"state": lk.state, "last_heard": lk.last_heard,

@@ -72,6 +72,13 @@ class SeqTrack(object):
         self.missing.clear()
         self.rexmit_due.clear()
 
+    def drop_missing(self):
+        # type: () -> None
+        """Forget holes and pending requests but keep the highest seq seen (for an
+        incarnation we no longer ask anything of, whose old packets must stay old)."""
+        self.missing.clear()
+        self.rexmit_due.clear()
+
     @property
     def first_missing(self):
         # type: () -> Optional[int]

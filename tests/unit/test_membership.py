@@ -220,14 +220,18 @@ def test_restart_with_higher_generation_resets_sequence_tracking():
     for t in (1.0, 2.0, 3.0):
         m.heard(p.status(t))
     restarted = FakePeer("b", hg=101)
+    # a restarted node starts with a burst (status init, up): the second packet of the
+    # new generation makes it a restart, and both are processed in order
     out = m.heard(restarted.status(3.5, st="init"))
+    assert of(out, "NodeRestarted") == [] and m.snapshot()["nodes"]["b"]["pending_generation"] == 101
+    out = m.heard(restarted.status(3.501, st="up"))
     r = of(out, "NodeRestarted")
     assert r and (r[0].old_generation, r[0].new_generation) == (100, 101)
     assert "Heartbeat restart on node b" in logs(out)
     assert of(out, "NodeUp") == []               # it never stopped being up
-    assert of(out, "NodeStatus")[0].status == "init"
+    assert [s.status for s in of(out, "NodeStatus")] == ["init", "up"]
     assert m.counters["old_duplicate"] == 0 and m.counters["restarts"] == 1
-    assert m.snapshot()["nodes"]["b"]["seq"]["last_seq"] == 1
+    assert m.snapshot()["nodes"]["b"]["seq"]["last_seq"] == 2
 
 
 def test_restart_of_a_dead_node_is_not_a_partition_heal():
@@ -237,10 +241,14 @@ def test_restart_of_a_dead_node_is_not_a_partition_heal():
     m.tick(8.0)
     assert m.node_state("b") == NODE_DEAD
     q = FakePeer("b", hg=200)
-    out = m.heard(q.msg(20.0, "starting"))        # a non-status first: still dead
-    assert of(out, "NodeRestarted") and m.node_state("b") == NODE_DEAD
-    out = m.heard(q.status(20.1, st="init"))
-    assert of(out, "PartitionHealed") == []
+    q.seq = 1
+    out = m.heard(q.status(20.0, st="init"))      # its first message is lost; one proves nothing
+    assert of(out, "NodeRestarted") == [] and m.node_state("b") == NODE_DEAD
+    out = m.heard(q.msg(20.1, "starting"))        # the second, a non-status: restart, still dead
+    assert of(out, "NodeRestarted") and of(out, "PartitionHealed") == []
+    # processed in seq order: the status (seq 2) before the starting (seq 3)
+    kinds = [type(a).__name__ for a in out if type(a).__name__ in ("NodeRestarted", "NodeUp", "Deliver")]
+    assert kinds == ["NodeRestarted", "NodeUp", "Deliver"]
     assert of(out, "NodeUp")[0].reason == "node b restarted (generation 200) and is up, status init"
 
 
@@ -507,7 +515,9 @@ def test_shutdone_is_an_immediate_graceful_leave():
     assert dead and dead[0].graceful
     assert dead[0].reason == "node b: is dead (silent for 6001 ms after its shutdown notice)"
     # comes back as a new process
-    out = m.heard(FakePeer("b", hg=101).status(20.0, st="init"))
+    q = FakePeer("b", hg=101)
+    m.heard(q.status(20.0, st="init"))
+    out = m.heard(q.status(20.0, st="up"))
     assert of(out, "NodeRestarted") and of(out, "NodeUp") and not of(out, "PartitionHealed")
 
 
