@@ -236,12 +236,15 @@ class Daemon(object):
     # -- start-up ----------------------------------------------------------------------
     def open(self):
         """Claim identity and sockets; everything that can fail at start fails here."""
-        gen, warning = statefiles.next_generation(self.settings.state_dir, now=self.wall())
+        try:
+            gen, warning = statefiles.next_generation(self.settings.state_dir, now=self.wall())
+            uuid = statefiles.node_uuid(self.settings.state_dir)
+        except statefiles.StateDirError as exc:
+            raise StartupError(str(exc), exit_code=EXIT_FAILURE)
         if warning:
             log.warning("%s", warning)
         self.generation = gen
-        self.sender = wire.control.Sender(self.name, statefiles.node_uuid(self.settings.state_dir),
-                                          gen, ttl=self.ttl)
+        self.sender = wire.control.Sender(self.name, uuid, gen, ttl=self.ttl)
         ucast = [(m.dev, m.peer) for m in self.cf.media if m.kind == "ucast"]
         bcast = [m.dev for m in self.cf.media if m.kind == "bcast"]
         mcast = [(m.dev, m.group, m.port, m.ttl, m.loop) for m in self.cf.media if m.kind == "mcast"]

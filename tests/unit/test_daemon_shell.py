@@ -174,3 +174,19 @@ def test_a_reload_that_never_finishes_is_abandoned_and_the_config_kept(tmp_path,
     finally:
         release.set()
         d.loop.close()
+
+
+def test_a_state_dir_that_cannot_be_written_is_a_clean_start_up_error(tmp_path):
+    """Root ignores file modes, so the state dir is a regular file: makedirs fails as a
+    read-only or full one would, and the daemon must say so instead of a traceback."""
+    blocker = tmp_path / "state"
+    blocker.write_text("not a directory\n")
+    d = Daemon(Settings(ha_dir=_ha_dir(tmp_path), state_dir=str(blocker / "pyha"),
+                        run_dir=str(tmp_path / "run"), manage_resources=False))
+    try:
+        with pytest.raises(StartupError) as err:
+            d.open()
+        assert str(blocker / "pyha") in err.value.message
+        assert err.value.exit_code == 1
+    finally:
+        d.loop.close()
