@@ -29,5 +29,9 @@ def check(
     from pyha.config.check import check_config
 
     report = check_config(directory)
+    if report.hacf is not None and not json_out:
+        from pyha.daemon.logsetup import destinations
+        cf = report.hacf
+        typer.echo("\n  ".join(["logs go to:"] + destinations(cf.logfile, cf.debugfile, cf.logfacility)))
     typer.echo(report.render(as_json=json_out))
     raise typer.Exit(report.exit_code)
