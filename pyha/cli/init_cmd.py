@@ -109,7 +109,7 @@ def sync(
         try:
             files[name] = (read_text(path), os.stat(path).st_mode & 0o7777)
         except OSError as exc:
-            fail("cannot read %s" % os_error_text(exc, path))
+            fail("cannot read this node's files: %s" % os_error_text(exc, path))
     try:
         changes = push(Peer(peer, user=ssh_user, options=ssh_opt), files, directory, dry_run=dry_run)
     except PeerStateUnknown as exc:

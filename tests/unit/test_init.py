@@ -404,3 +404,27 @@ def test_ssh_errors_never_quote_output_that_may_hold_a_key(tmp_path):
     with pytest.raises(SshError) as err:
         peersync.fetch(peer, str(tmp_path))
     assert "k" * 40 not in err.value.message
+
+
+def test_sync_refuses_a_fifo_without_blocking_or_traceback(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from pyha.cli import init_cmd
+
+    app = typer.Typer()
+    init_cmd.register(app)
+    for name in ("ha.cf", "haresources"):
+        (tmp_path / name).write_text("# x\n")
+    os.mkfifo(str(tmp_path / "authkeys"))
+    box = []
+    worker = threading.Thread(target=lambda: box.append(CliRunner().invoke(
+        app, ["sync", "--peer", "10.0.0.2", "--dir", str(tmp_path)])))
+    worker.daemon = True
+    worker.start()
+    worker.join(10)
+    assert box, "pyha sync blocked on a FIFO"
+    result = box[0]
+    assert result.exit_code == 1 and not isinstance(result.exception, Exception)
+    assert ("pyha: error: cannot read this node's files: %s is a FIFO (named pipe), not a regular file"
+            % (tmp_path / "authkeys")) in result.output
