@@ -350,6 +350,11 @@ class ManagerConfig(object):
 
 # --- runtime records -------------------------------------------------------------------
 
+def _is_int(value):
+    # type: (Any) -> bool
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class _Probe(object):
     """What the VIP witness said about one group's address, and what we wait for."""
 
@@ -1046,6 +1051,13 @@ class Manager(object):
             # Do not wait for its `starting` to answer it: the first messages of a new
             # generation are not retransmitted if lost, and without our report it would take
             # its groups after RQSTDELAY even while we run them.
+            if _is_int(ev.old_generation) and _is_int(ev.new_generation) \
+                    and ev.new_generation < ev.old_generation:
+                # Membership undid a generation that never proved itself (forged packets
+                # with a huge hg): the peer did not restart and will not say what it holds
+                # unless asked.  `starting` asks (a stable genuine node simply answers); it
+                # goes before our report, whose isstable=1 ends the "in flux" it causes.
+                self._send([("t", "starting")])
             self._report(stable=self._stable())
             self._send_notes()
 

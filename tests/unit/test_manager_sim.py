@@ -529,3 +529,24 @@ def test_lone_holder_with_a_dead_peer_restarts_its_group_after_a_carrier_flap():
     c.run_until(60)
     assert c.holders() == {"ha1"}
     no_duplicates(c)
+
+
+def test_an_undone_generation_makes_the_manager_ask_what_the_peer_holds():
+    """Two forged packets with a huge generation look like a restart of ha1 to ha2, and
+    membership undoes it after deadtime because ha1's real generation kept talking.  ha1
+    never restarted, so it will not report on its own: ha2 must ask (`starting`), or it
+    would stay blind to what ha1 holds and refuse every standby exchange."""
+    from pyha.cluster.events import Heard
+    c = Cluster()
+    for i, when in enumerate((30.0, 30.2)):
+        fields = {"t": "status", "st": "active", "src": "ha1", "seq": "%x" % (i + 1),
+                  "hg": "ffffffffffffffff", "ts": "5f000000", "dt": "1770", "protocol": "1"}
+        c.net.inject(when, "ha2", lambda now, fields=fields: Heard.from_fields(now, "eth0", fields))
+    c.run_until(45)
+    assert any("restarted" in r for r in reasons(c, "ha2"))
+    peer = c.snapshot("ha2")["peer_state"]
+    assert peer["holds"] == "local" and peer["stable"], peer
+    c.command(46, "ha1", Standby("all"))
+    c.run_until(55)
+    assert c.holders() == {"ha2"}
+    no_duplicates(c)
