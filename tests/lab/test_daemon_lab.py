@@ -4,7 +4,11 @@ after deadtime (+/- one keepalive).  Real sockets, real namespaces, configuratio
 by `pyha init` (see test_init_sync.py for the SSH path; here --no-sync plus a copy).
 """
 
+import json
+import os
+import resource
 import shutil
+import socket
 import sys
 import time
 
@@ -139,3 +143,62 @@ for i in range(5000):
     assert "Late heartbeat: Node ha1" not in d2.output()
     # hostile-input logging is rate-limited: a handful of lines, not thousands
     assert d1.output().count("dropped packet") < 50
+
+
+def _daemon_host_pid(node):
+    """Host PID of `pyha daemon` in `node` (its launcher may be a forking nsenter)."""
+    for pid in node.processes():
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"pyha" in argv and b"daemon" in argv:
+            return pid
+    return None
+
+
+def test_control_socket_attacks_never_kill_the_daemon(daemons):
+    """Issue 11 item 2 with the real daemon: 20,000 `[` get an error answer, and running
+    out of descriptors under a pile of idle control connections is survived; afterwards
+    `pyha status` answers and the daemon never stopped sending keepalives."""
+    d1, d2 = daemons
+    ha1 = d1.node
+    assert wait_until(lambda: node_state(d1, "ha2") == "up" and node_state(d2, "ha1") == "up", INITDEAD)[0]
+    path = ha1.host_path("/run/pyha/pyha.sock")
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(5)
+    c.connect(path)
+    c.sendall(b"[" * 20000 + b"\n")
+    answer = json.loads(c.makefile("rb").read().decode("utf-8"))
+    c.close()
+    assert answer["ok"] is False and "nested too deeply" in answer["error"]
+    assert d1.proc.poll() is None
+    pid = _daemon_host_pid(ha1)
+    assert pid is not None
+    # nofile just above what the daemon holds: the idle clients exhaust it
+    limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (len(os.listdir("/proc/%d/fd" % pid)) + 4, limits[1]))
+    idle = []
+    try:
+        for _ in range(300):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(path)
+            except (BlockingIOError, InterruptedError):  # backlog full: enough
+                s.close()
+                break
+            idle.append(s)
+        assert wait_until(lambda: "Too many open files" in d1.output(), 5)[0], d1.output()
+        time.sleep(DEADTIME)  # a spell of exhaustion longer than a keepalive interval
+        assert d1.proc.poll() is None, d1.output()
+    finally:
+        for s in idle:
+            s.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, limits)
+    r = pyha(ha1, "status", "--json")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert json.loads(r.stdout)["daemon"]["pid"]
+    assert node_state(d2, "ha1") == "up"
+    assert "Late heartbeat: Node ha1" not in d2.output()
