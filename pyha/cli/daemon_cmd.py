@@ -51,7 +51,7 @@ def _run_daemon(directory, state_dir, run_dir, no_resources, quiet, no_realtime)
     from pyha.daemon import logsetup, sdnotify
     from pyha.daemon.node import Daemon, Settings, StartupError
 
-    logsetup.setup(stderr=True)
+    logsetup.setup(stderr=True, fallback=False)  # until ha.cf says where logs go
     settings = Settings(directory, state_dir, run_dir, manage_resources=not no_resources)
     try:
         d = Daemon(settings)
@@ -135,6 +135,17 @@ def status(
     try:
         answer = request(os.path.join(run_dir, "pyha.sock"), {"cmd": "status"})
     except ControlError as exc:
+        starting = _starting_daemon(run_dir)
+        if starting is not None:
+            # Alive (it holds its pid lock) but not answering yet: opening its media or
+            # waiting for a killed predecessor's guardian.  LSB: status unknown (4).
+            message = "pyha (pid %s) is starting: %s" % (starting or "?", exc.message)
+            hint = "its log says what it waits for (e.g. a crashed daemon's guardian releasing resources)"
+            if json_out:
+                print_json({"running": True, "starting": True, "pid": starting or None, "error": exc.message})
+                raise typer.Exit(4)
+            fail(message, hint, code=4)
+            return
         if json_out:
             print_json({"running": False, "error": exc.message})
             raise typer.Exit(3)
@@ -146,6 +157,15 @@ def status(
         print_json(answer["status"])
     else:
         typer.echo(format_status(answer["status"]))
+
+
+def _starting_daemon(run_dir):
+    """The pid of a daemon holding the run dir's pid lock (0: not written yet), else None."""
+    from pyha.daemon.pidlock import held_by
+    try:
+        return held_by(run_dir)
+    except OSError:
+        return None
 
 
 def _command(cmd, which, run_dir, json_out):

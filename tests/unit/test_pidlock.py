@@ -98,3 +98,26 @@ def test_a_symlinked_pid_file_is_not_followed(tmp_path):
     with pytest.raises(OSError):
         PidLock(str(run)).take()
     assert victim.read_text() == "keep me\n"
+
+
+def test_pyha_status_tells_a_starting_daemon_from_a_stopped_one(tmp_path):
+    """A daemon that holds its lock but does not answer yet (opening media, waiting for a
+    killed predecessor's guardian) is not "not running"."""
+    run = str(tmp_path / "run")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+
+    def status():
+        return subprocess.run([sys.executable, "-m", "pyha", "status", "--run-dir", run],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                              env=env, timeout=60)
+
+    proc = _holder(run)
+    try:
+        r = status()
+        assert r.returncode == 4, r
+        assert "pyha (pid %d) is starting" % proc.pid in r.stderr
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+    r = status()
+    assert r.returncode == 3 and "is not running" in r.stderr, r
