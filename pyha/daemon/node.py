@@ -26,6 +26,7 @@ from pyha.cluster import events as ev
 from pyha.cluster import manager_events as me
 from pyha.cluster.manager import Manager, ManagerConfig
 from pyha.cluster.membership import Membership, MembershipConfig
+from pyha.cluster.null_manager import NullManager
 from pyha.config.check import check_config
 from pyha.daemon import statefiles
 from pyha.daemon.control import ControlServer
@@ -117,45 +118,6 @@ def string_fields(msg):
     return out
 
 
-class NullManager(object):
-    """Membership-only mode (`pyha daemon --no-resources`, heartbeat's -M): holds nothing.
-
-    A genuine peer still runs its resource protocol with us (spec 1.11): its `starting`
-    is answered with "I hold none and I am stable".  Our own `starting` (sent when
-    communication comes up) makes the genuine node mark us unstable until we say
-    `isstable=1` again; a genuine starter says it once the reply to its `starting` has
-    arrived and its takeover is done, and so do we (nothing to take).  Without that, a
-    `starting` of ours that reached the peer after our answer to its own left it waiting
-    for our stability: its `heartbeat -k` then hung for ever after "Shutdown delayed until
-    current resource activity finishes" (seen in CI; hb_rsc_isstable needs other_is_stable).
-
-    A genuine node that took our groups over while we were away offers them back
-    (auto_failback: `ask_resources info=me`); we cannot take them and do not answer, as a
-    genuine -M node would not: it cancels after its 10 s standby timeout and keeps them.
-    """
-
-    STABLE = OrderedDict([("t", "resource"), ("rsc_hold", "none"), ("rtype", "full"), ("isstable", "1")])
-
-    def __init__(self, local):
-        self.local = local
-        self._awaiting_reply = False  # our `starting` is out, its `resource` answer not in
-
-    def handle(self, event, now):
-        # type: (Any, float) -> List[Any]
-        if isinstance(event, ev.Deliver) and event.t == "starting":
-            return [("send", OrderedDict(self.STABLE))]
-        if isinstance(event, ev.Deliver) and event.t == "resource" and self._awaiting_reply:
-            self._awaiting_reply = False
-            return [("send", OrderedDict(self.STABLE))]
-        if isinstance(event, ev.CommUp):
-            self._awaiting_reply = True
-            return [("send", OrderedDict([("t", "starting")]))]
-        return []
-
-    def snapshot(self, now):
-        return {"mode": "membership only (resources not managed)", "holding": []}
-
-
 class Daemon(object):
     def __init__(self, settings, clock=time.monotonic, wall=time.time):
         # type: (Settings, Callable[[], float], Callable[[], float]) -> None
@@ -222,7 +184,7 @@ class Daemon(object):
                 claim_delay_ms=claim_delay_ms(cf.keepalive_ms, cf.deadtime_ms, cf.warntime_ms)),
                 send=self.membership.send)
         else:
-            self.manager = NullManager(self.name)
+            self.manager = NullManager(self.name, send=self.membership.send)
         self.resources = None  # type: Any
         self.linkwatch = None  # type: Any
         self._link_poll_at = 0.0
@@ -452,8 +414,6 @@ class Daemon(object):
                 self._broadcast(action.payload)
             elif isinstance(action, ev.Log):
                 log.log(getattr(logging, action.level, logging.INFO), "%s", action.text)
-            elif isinstance(action, tuple) and action[0] == "send":
-                self._send(self.membership.send(action[1]))
             elif isinstance(action, me.CommandResult):
                 self.command_results.append(action)
                 log.info("%s %s: %s (%s)", action.command, action.which or "",

@@ -22,7 +22,7 @@ import heapq
 import random
 from collections import OrderedDict
 
-from pyha.cluster.events import Deliver, Heard, Log, PingReply, Send, Tick
+from pyha.cluster.events import Deliver, Heard, Log, PingReply, Retransmit, Send, Tick
 from pyha.cluster.manager import Manager, ManagerConfig
 from pyha.cluster.manager_events import (
     INPUTS, Acquire, AnnounceVip, GroupAcquired, GroupAcquireFailed, GroupReleased,
@@ -30,7 +30,7 @@ from pyha.cluster.manager_events import (
     VipFree, VipLink,
 )
 from pyha.cluster.membership import Membership, MembershipConfig
-from simnet import SimNet
+from simnet import SimNet, event_class
 
 INF = float("inf")
 
@@ -249,7 +249,7 @@ class NodeStack(object):
             acts = self.membership.handle(event)
             out += acts
             for a in acts:
-                if not isinstance(a, (Send, Log)) and type(a).__name__ != "Retransmit":
+                if not isinstance(a, (Send, Log, Retransmit)):
                     out += self._mgr(a, now)
         elif isinstance(event, At):
             out += self._mgr(event.event, now)
@@ -489,4 +489,5 @@ class Cluster(object):
         return self.stacks[node].decisions()
 
     def actions(self, node, kind):
-        return [(t, a) for t, a in self.stacks[node].log if type(a).__name__ == kind]
+        cls = event_class(kind)  # a renamed class is an error, not an empty list
+        return [(t, a) for t, a in self.stacks[node].log if type(a) is cls]

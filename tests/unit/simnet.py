@@ -27,10 +27,23 @@ import heapq
 import random
 from collections import OrderedDict
 
-from pyha.cluster.events import Heard, PingReply, Retransmit, Send, Tick
+from pyha.cluster.events import Heard, Log, PingReply, Retransmit, Send, Tick
 from pyha.cluster.membership import Membership, MembershipConfig
 
 WALL_BASE = 1800000000.0  # the simulated wall clock starts here (Unix seconds)
+_MISSING = object()
+
+
+def event_class(kind):
+    """The event/action class `kind` names (or is), from pyha.cluster's vocabularies."""
+    if isinstance(kind, type):
+        return kind
+    from pyha.cluster import events, manager_events
+    for module in (events, manager_events):
+        cls = getattr(module, kind, None)
+        if isinstance(cls, type):
+            return cls
+    raise ValueError("no event or action class named %r in pyha.cluster" % (kind,))
 
 
 class Medium(object):
@@ -155,18 +168,26 @@ class SimNet(object):
     # --- reading the trace ---------------------------------------------------------------
 
     def actions(self, who=None, kind=None, since=None, until=None, **attrs):
-        """[(time, action)] returned by node `who` (None: all), of a kind, with attrs."""
+        """[(time, action)] returned by node `who` (None: all), of a kind (a class or the
+        name of one in pyha.cluster), with attrs.  A kind that names no class, or an attr
+        the kind does not have, is an error: a negative assert ("no NodeDead") must not
+        pass because a class or field was renamed."""
+        cls = event_class(kind) if kind is not None else None
+        if cls is not None:
+            missing = [k for k in attrs if k not in getattr(cls, "__slots__", ())]
+            if missing:
+                raise AttributeError("%s has no field %s" % (cls.__name__, ", ".join(missing)))
         out = []
         for when, name, action in self.trace:
             if who is not None and name != who:
                 continue
-            if kind is not None and type(action).__name__ != kind:
+            if cls is not None and type(action) is not cls:
                 continue
             if since is not None and when < since:
                 continue
             if until is not None and when > until:
                 continue
-            if any(getattr(action, k, None) != v for k, v in attrs.items()):
+            if any(getattr(action, k, _MISSING) != v for k, v in attrs.items()):
                 continue
             out.append((when, action))
         return out
@@ -337,15 +358,16 @@ class FakePeer(object):
 
 
 def of(actions, kind):
-    return [a for a in actions if type(a).__name__ == kind]
+    cls = event_class(kind)
+    return [a for a in actions if type(a) is cls]
 
 
 def logs(actions, level=None):
-    return [a.text for a in actions if type(a).__name__ == "Log" and (level is None or a.level == level)]
+    return [a.text for a in actions if isinstance(a, Log) and (level is None or a.level == level)]
 
 
 def sends(actions, t=None):
-    return [a for a in actions if type(a).__name__ == "Send" and (t is None or a.fields.get("t") == t)]
+    return [a for a in actions if isinstance(a, Send) and (t is None or a.fields.get("t") == t)]
 
 
 def cluster(names=("a", "b"), media=("eth0", "eth1"), seed=1, hgs=None, ping_nodes=(),
@@ -391,4 +413,5 @@ def drive(m, until, inputs=(), since=None):
 
 def acts(timed, kind=None):
     """The actions of a drive() result (optionally of one kind), without times."""
-    return [a for _, a in timed if kind is None or type(a).__name__ == kind]
+    cls = event_class(kind) if kind is not None else None
+    return [a for _, a in timed if cls is None or type(a) is cls]

@@ -228,3 +228,16 @@ def test_wall_clock_steps_change_nothing():
     assert any(int(w["ts"], 16) > 1800000000 + 3000 for _, _, _, w in stepped.delivered if w["src"] == "b")
     # ...and every decision, message and log line is the same.
     assert _comparable(plain) == _comparable(stepped)
+
+
+def test_action_filters_refuse_unknown_kinds_and_fields():
+    """A negative assert (`not net.actions(me, "NodeDead")`) must not pass because the
+    class or a field was renamed: the filters say so instead of matching nothing."""
+    from simnet import of
+    net = cluster()
+    with pytest.raises(ValueError):
+        net.actions("a", "NodeDied")
+    with pytest.raises(AttributeError):
+        net.actions("a", "NodeDead", nodename="b")
+    with pytest.raises(ValueError):
+        of([], "Sendd")

@@ -7,27 +7,35 @@ to our `starting` must be followed by our `isstable=1` (spec 1.11).
 """
 
 from pyha.cluster import events as ev
-from pyha.daemon.node import NullManager
+from pyha.cluster.membership import Membership, MembershipConfig
+from pyha.cluster.null_manager import NullManager
 
 
 def deliver(t, **fields):
     return ev.Deliver("ha1", t, fields, "eth0", 7)
 
 
+def null_manager():
+    membership = Membership(MembershipConfig("ha2", ["ha1", "ha2"], ["eth0"]))
+    return NullManager("ha2", send=membership.send)
+
+
 def sent(actions):
-    return [dict(a[1]) for a in actions if isinstance(a, tuple) and a[0] == "send"]
+    """The messages sent; every action must be a numbered Send (no private dialect)."""
+    assert all(isinstance(a, ev.Send) and a.seq for a in actions), actions
+    return [dict(a.fields) for a in actions]
 
 
 STABLE = {"t": "resource", "rsc_hold": "none", "rtype": "full", "isstable": "1"}
 
 
 def test_answers_the_peers_starting_with_none_and_stable():
-    m = NullManager("ha2")
+    m = null_manager()
     assert sent(m.handle(deliver("starting"), 1.0)) == [STABLE]
 
 
 def test_says_stable_once_the_answer_to_its_own_starting_arrives():
-    m = NullManager("ha2")
+    m = null_manager()
     assert sent(m.handle(ev.CommUp("communication is up"), 1.0)) == [{"t": "starting"}]
     # the crossing case: the peer's starting answered first, our starting lands later
     assert sent(m.handle(deliver("starting"), 1.1)) == [STABLE]
@@ -37,5 +45,5 @@ def test_says_stable_once_the_answer_to_its_own_starting_arrives():
 
 
 def test_a_resource_report_without_our_starting_is_not_answered():
-    m = NullManager("ha2")
+    m = null_manager()
     assert sent(m.handle(deliver("resource", rsc_hold="all", rtype="full", isstable="1"), 1.0)) == []
