@@ -50,18 +50,6 @@ LINK_POLL_S = 1.0
 RELOAD_TIMEOUT_S = 30.0
 
 
-def claim_delay_ms(keepalive_ms, deadtime_ms, warntime_ms):
-    # type: (int, int, int) -> int
-    """How long the non-preferred node wants a VIP's address free before taking it.
-
-    Long enough for the preferred node to probe and add it first (~0.1 s: the floor), and
-    three keepalives at most, but never more than deadtime - warntime: probing starts at
-    warntime, so a dead holder's address has that long a run of free answers by deadtime
-    and the takeover then adds no delay (with keepalive 1 s / deadtime 5 s / warntime 3 s
-    a 3 s wait made a hard failure cost 6 s instead of 5)."""
-    return max(150, min(3 * keepalive_ms, deadtime_ms - warntime_ms))
-
-
 class Settings(object):
     def __init__(self, ha_dir="/etc/ha.d", state_dir="/var/lib/pyha", run_dir="/var/run/pyha",
                  manage_resources=True, node_name=None):
@@ -180,8 +168,7 @@ class Daemon(object):
             self.manager = Manager(ManagerConfig(
                 local=self.name, peer=peers[0], groups=self.haresources.groups,
                 auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
-                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups),
-                claim_delay_ms=claim_delay_ms(cf.keepalive_ms, cf.deadtime_ms, cf.warntime_ms)),
+                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups)),
                 send=self.membership.send)
         else:
             self.manager = NullManager(self.name, send=self.membership.send)

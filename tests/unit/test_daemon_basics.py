@@ -146,7 +146,7 @@ def test_control_handler_bug_is_an_error_answer_not_a_crash(tmp_path):
 
 
 def test_claim_delay_never_delays_a_takeover_past_deadtime():
-    from pyha.daemon.node import claim_delay_ms
+    from pyha.cluster.manager import default_claim_delay_ms as claim_delay_ms
     assert claim_delay_ms(1000, 5000, 3000) == 2000      # deadtime - warntime, not 3 keepalives
     assert claim_delay_ms(2000, 30000, 10000) == 6000    # the tutorial: three keepalives
     assert claim_delay_ms(50, 200, 150) == 150           # fast profile: the preferred node's probe

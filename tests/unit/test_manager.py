@@ -125,6 +125,9 @@ def test_config_checks():
     cfg = ManagerConfig("HA1", "ha2", [("x", "HA1"), ManagedGroup("y", "ha2", True)])
     assert [g.node for g in cfg.groups] == ["ha1", "ha2"] and cfg.groups[1].vip
     assert cfg.claim_delay_ms == 3000 and cfg.probe_interval_ms == 1000
+    # the daemon passes no claim delay: the fast profile gets production's 150 ms here too
+    fast = ManagerConfig("ha1", "ha2", [], keepalive_ms=50, deadtime_ms=200, warntime_ms=150)
+    assert fast.claim_delay_ms == 150
     json.dumps(cfg.to_dict())
 
 
