@@ -6,6 +6,8 @@ No logic here: one library call, then print (text like a compiler, or JSON) and 
 
 import typer
 
+from pyha import paths
+
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
@@ -17,7 +19,7 @@ def config():
 
 @app.command("check")
 def check(
-    directory: str = typer.Option("/etc/ha.d", "--dir", metavar="DIR",
+    directory: str = typer.Option(paths.HA_DIR, "--dir", metavar="DIR",
                                   help="Directory holding ha.cf, haresources and authkeys."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON object instead of text."),
 ):

@@ -7,6 +7,7 @@ from typing import Any, Dict
 
 import typer
 
+from pyha import paths
 from pyha.cli.output import fail, print_json
 
 
@@ -19,9 +20,9 @@ def register(app):
 
 
 def daemon(
-    directory: str = typer.Option("/etc/ha.d", "--dir", help="Configuration directory."),
-    state_dir: str = typer.Option("/var/lib/pyha", "--state-dir", help="Generation number and uuid."),
-    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Pid file and control socket."),
+    directory: str = typer.Option(paths.HA_DIR, "--dir", help="Configuration directory."),
+    state_dir: str = typer.Option(paths.STATE_DIR, "--state-dir", help="Generation number and uuid."),
+    run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir", help="Pid file and control socket."),
     no_resources: bool = typer.Option(False, "--no-resources",
                                       help="Membership only: never hold resources (heartbeat's -M)."),
     quiet: bool = typer.Option(False, "--quiet", help="Log only to ha.cf's destinations, not stderr."),
@@ -127,13 +128,13 @@ def format_status(st):
 
 
 def status(
-    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Where the daemon's control socket is."),
+    run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir", help="Where the daemon's control socket is."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Show nodes, links, ping nodes and resources as this node's daemon sees them."""
     from pyha.daemon.control import ControlError, request
     try:
-        answer = request(os.path.join(run_dir, "pyha.sock"), {"cmd": "status"})
+        answer = request(paths.control_path(run_dir), {"cmd": "status"})
     except ControlError as exc:
         starting = _starting_daemon(run_dir)
         if starting is not None:
@@ -173,7 +174,7 @@ def _command(cmd, which, run_dir, json_out):
     if which not in ("all", "local", "foreign", "failback"):
         fail("%s takes all, local, foreign or failback, not %r" % (cmd, which), code=2)
     try:
-        answer = request(os.path.join(run_dir, "pyha.sock"), {"cmd": cmd, "which": which}, timeout=10)
+        answer = request(paths.control_path(run_dir), {"cmd": cmd, "which": which}, timeout=10)
     except ControlError as exc:
         fail(exc.message, exc.hint, code=3)
         return
@@ -187,7 +188,7 @@ def _command(cmd, which, run_dir, json_out):
 
 def standby(
     which: str = typer.Argument("all", help="all (default), local, foreign or failback (= foreign)."),
-    run_dir: str = typer.Option("/var/run/pyha", "--run-dir"),
+    run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir"),
     json_out: bool = typer.Option(False, "--json"),
 ):
     """Hand resource groups to the peer now (heartbeat's hb_standby)."""
@@ -196,7 +197,7 @@ def standby(
 
 def takeover(
     which: str = typer.Argument("all", help="all (default), local or foreign."),
-    run_dir: str = typer.Option("/var/run/pyha", "--run-dir"),
+    run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir"),
     json_out: bool = typer.Option(False, "--json"),
 ):
     """Bring resource groups to this node now (heartbeat's hb_takeover)."""

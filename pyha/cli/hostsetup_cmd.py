@@ -10,6 +10,7 @@ from typing import Any, List, Optional
 
 import typer
 
+from pyha import paths
 from pyha.cli.output import fail, print_json
 
 
@@ -56,7 +57,7 @@ def firewall(
                                     help="Accept the heartbeat port only from the peer addresses of ha.cf's ucast lines."),
     port: List[str] = typer.Option([], "--port", metavar="N[/tcp|/udp]",
                                    help="Another service port to open (repeatable; tcp unless /udp)."),
-    directory: str = typer.Option("/etc/ha.d", "--dir", help="Configuration directory (ha.cf, haresources)."),
+    directory: str = typer.Option(paths.HA_DIR, "--dir", help="Configuration directory (ha.cf, haresources)."),
     root: str = typer.Option("/", "--root", metavar="DIR", help="Read the configuration and write files under DIR."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable result."),
@@ -131,7 +132,7 @@ def timesync(
     threshold: float = typer.Option(0.5, "--threshold", metavar="SECONDS", help="Step only above this offset."),
     timeout: float = typer.Option(5.0, "--timeout", metavar="SECONDS", help="Wait this long for each server."),
     root: str = typer.Option("/", "--root", metavar="DIR", help="Write the time zone files under DIR."),
-    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Where the daemon's control socket is."),
+    run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir", help="Where the daemon's control socket is."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Query, but change neither clock nor zone."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable result."),
 ):
@@ -149,7 +150,7 @@ def timesync(
         fail(str(exc), code=2)
     try:
         result = ts.timesync(server, timezone, set_clock, threshold, root, dry_run, timeout,
-                             os.path.join(run_dir, "pyha.sock"))
+                             paths.control_path(run_dir))
     except SetupError as exc:
         fail(exc.message, exc.hint, exc.code)
         return
@@ -182,7 +183,7 @@ def watchdog(
     margin: int = typer.Option(60, "--margin", metavar="SECONDS", help="softdog's soft_margin (default 60)."),
     root: str = typer.Option("/", "--root", metavar="DIR",
                              help="Write the files under DIR and leave the running kernel alone (packaging, tests)."),
-    directory: str = typer.Option("/etc/ha.d", "--dir", help="Configuration directory (ha.cf)."),
+    directory: str = typer.Option(paths.HA_DIR, "--dir", help="Configuration directory (ha.cf)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable result."),
 ):

@@ -5,6 +5,7 @@ from typing import Any, List, Optional
 
 import typer
 
+from pyha import paths
 from pyha.cli.output import fail, print_changes, print_json
 
 
@@ -28,7 +29,7 @@ def init(
     ping: List[str] = typer.Option([], "--ping", help="Ping node(s) (default: the default gateway)."),
     no_ping: bool = typer.Option(False, "--no-ping", help="Configure no ping node."),
     auto_failback: str = typer.Option("on", "--auto-failback", help="on, off or legacy."),
-    directory: str = typer.Option("/etc/ha.d", "--dir", help="Configuration directory (both nodes)."),
+    directory: str = typer.Option(paths.HA_DIR, "--dir", help="Configuration directory (both nodes)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the files; change nothing anywhere."),
     no_sync: bool = typer.Option(False, "--no-sync", help="Do not push the files to the peer."),
     new_key: bool = typer.Option(False, "--new-key", help="Generate a new key even if authkeys has a good one."),
@@ -91,7 +92,7 @@ def dry_run_text(result, directory):
 
 def sync(
     peer: str = typer.Option(..., "--peer", metavar="PEER_IP", help="The peer to copy the files to."),
-    directory: str = typer.Option("/etc/ha.d", "--dir", help="Configuration directory (both nodes)."),
+    directory: str = typer.Option(paths.HA_DIR, "--dir", help="Configuration directory (both nodes)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change on the peer."),
     ssh_user: str = typer.Option("root", "--ssh-user"),
     ssh_opt: List[str] = typer.Option([], "--ssh-opt", help="Extra argument for ssh (repeatable)."),

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from pyha import paths
 from pyha.cli.output import fail, print_json
 
 lab_app = typer.Typer(help="The two-node reference scenario in network namespaces on this machine.",
@@ -127,8 +128,8 @@ def drill(
                                         "(default: the drill's longest wait + 30 s)."),
     group: str = typer.Option(None, "--group", help="Real cluster: the haresources group (default: the first "
                                                     "with an address)."),
-    ha_dir: str = typer.Option("/etc/ha.d", "--dir", help="Real cluster: configuration directory."),
-    run_dir: str = typer.Option("/var/run/pyha", "--run-dir", help="Real cluster: the daemon's run directory."),
+    ha_dir: str = typer.Option(paths.HA_DIR, "--dir", help="Real cluster: configuration directory."),
+    run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir", help="Real cluster: the daemon's run directory."),
     restart_cmd: str = typer.Option(None, "--restart-cmd", help="Real cluster: how to restart the local daemon "
                                                                 "(default: systemctl or /etc/init.d/pyha)."),
     start_cmd: str = typer.Option(None, "--start-cmd", help="Real cluster: how to start the local daemon."),

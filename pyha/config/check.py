@@ -19,6 +19,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from pyha import diagnostics as dg
+from pyha import paths
 from pyha.config.authkeys import Authkeys
 from pyha.config.common import MAX_FILE_SIZE, FileRefused, read_text, show
 from pyha.config.hacf import HaCf
@@ -140,7 +141,7 @@ class CheckReport(object):
         return self.format_text()
 
 
-def check_config(ha_dir="/etc/ha.d", facts=None):
+def check_config(ha_dir=paths.HA_DIR, facts=None):
     # type: (str, Optional[HostFacts]) -> CheckReport
     """Read ha.cf, haresources and authkeys from `ha_dir` and check them against the host
     (`facts`, default: this machine).  Never raises for bad or missing files."""
@@ -190,7 +191,7 @@ def _missing(name, path, exc):
                     "run `pyha init` to write it, or copy it from the other node (`pyha sync`)")
 
 
-def check_models(hacf, haresources, authkeys, facts, ha_dir="/etc/ha.d", authkeys_stat=None):
+def check_models(hacf, haresources, authkeys, facts, ha_dir=paths.HA_DIR, authkeys_stat=None):
     # type: (Optional[HaCf], Optional[Haresources], Optional[Authkeys], HostFacts, str, Optional[FileStat]) -> List[dg.Diagnostic]
     """All checks on already parsed models (a None model is skipped): each file's own
     checks plus the cross-file and host checks.  `authkeys_stat` is the key file's owner

@@ -23,9 +23,10 @@ import stat
 import time
 from typing import Any, Callable, Dict, Optional
 
+from pyha import paths
 from pyha.daemon.logsetup import LOGGER, RateLimiter
 
-DEFAULT_PATH = "/var/run/pyha/pyha.sock"
+DEFAULT_PATH = paths.control_path()
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT = 2.0
 MAX_CLIENTS = 16

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from pyha import __version__
 from pyha import diagnostics as dg
+from pyha import paths
 from pyha import wire
 from pyha.cluster import events as ev
 from pyha.cluster import manager_events as me
@@ -51,7 +52,7 @@ RELOAD_TIMEOUT_S = 30.0
 
 
 class Settings(object):
-    def __init__(self, ha_dir="/etc/ha.d", state_dir="/var/lib/pyha", run_dir="/var/run/pyha",
+    def __init__(self, ha_dir=paths.HA_DIR, state_dir=paths.STATE_DIR, run_dir=paths.RUN_DIR,
                  manage_resources=True, node_name=None):
         # type: (str, str, str, bool, Optional[str]) -> None
         self.ha_dir = ha_dir
@@ -62,12 +63,11 @@ class Settings(object):
 
     @property
     def control_path(self):
-        return os.path.join(self.run_dir, "pyha.sock")
+        return paths.control_path(self.run_dir)
 
     @property
     def pid_path(self):
-        from pyha.daemon.pidlock import PID_FILE
-        return os.path.join(self.run_dir, PID_FILE)
+        return paths.pid_path(self.run_dir)
 
 
 class StartupError(Exception):

@@ -21,7 +21,7 @@ import fcntl
 import os
 from typing import Optional
 
-PID_FILE = "pyha.pid"
+from pyha.paths import PID_FILE
 
 
 class AlreadyRunning(Exception):

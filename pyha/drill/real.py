@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
+from pyha import paths
 from pyha.drill import report
 from pyha.drill.drills import (PROBE_INTERVAL, DrillError, Result, Watch, note_failed_requests, probe_argv,
                                wait_for)
@@ -41,13 +42,13 @@ SAFE = ("failover",)
 class RealPair(object):
     """This node, its peer and the service group, as the local daemon and /etc/ha.d say."""
 
-    def __init__(self, ha_dir="/etc/ha.d", run_dir="/var/run/pyha", group=None, restart_cmd=None,
+    def __init__(self, ha_dir=paths.HA_DIR, run_dir=paths.RUN_DIR, group=None, restart_cmd=None,
                  start_cmd=None):
         # type: (str, str, Optional[str], Optional[str], Optional[str]) -> None
         from pyha.config.haresources import Haresources
         from pyha.resources import agents, ipaddr
         self.run_dir = run_dir
-        self.control = os.path.join(run_dir, "pyha.sock")
+        self.control = paths.control_path(run_dir)
         st = self.status()
         if st is None:
             raise DrillError("pyha is not running on this node (no answer on %s)" % self.control)
@@ -190,7 +191,7 @@ class RealPair(object):
     def daemon_pid(self):
         # type: () -> Optional[int]
         try:
-            with open(os.path.join(self.run_dir, "pyha.pid")) as f:
+            with open(paths.pid_path(self.run_dir)) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             return None

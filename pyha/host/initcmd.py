@@ -12,6 +12,7 @@ import secrets
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pyha import diagnostics as dg
+from pyha import paths
 from pyha.config.common import FileRefused, read_text
 from pyha.host import discover, peersync
 from pyha.host.files import FileChange, write_files
@@ -67,7 +68,7 @@ class Discovery(object):
 
 
 def run_init(peer_ip, peer_name=None, peer_public=None, vips=(), services=(), primary=None,
-             profile="tutorial", ping_nodes=None, directory="/etc/ha.d", dry_run=False,
+             profile="tutorial", ping_nodes=None, directory=paths.HA_DIR, dry_run=False,
              sync=True, ssh_options=(), ssh_user="root", new_key=False, auto_failback="on",
              udpport=694, discovery=None, peer_factory=None):
     # type: (str, Optional[str], Optional[str], Sequence[str], Sequence[str], Optional[str], str, Optional[Sequence[str]], str, bool, bool, Sequence[str], str, bool, str, int, Optional[Discovery], Optional[Callable[[str], Peer]]) -> InitResult

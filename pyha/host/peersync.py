@@ -14,6 +14,7 @@ import shlex
 import time
 from typing import Dict, List, Optional, Tuple
 
+from pyha import paths
 from pyha.host.files import CHANGED, CREATED, UNCHANGED, FileChange, unified_diff
 from pyha.host.ssh import Peer, SshError
 
@@ -66,7 +67,7 @@ def probe(peer, our_addresses):
     return PeerFacts(name, uid, routes)
 
 
-def fetch(peer, directory="/etc/ha.d"):
+def fetch(peer, directory=paths.HA_DIR):
     # type: (Peer, str) -> Dict[str, Tuple[str, int]]
     """The peer's current files as {name: (text, mode)}; missing files are left out."""
     script = ["d=%s" % shlex.quote(directory)]
@@ -92,7 +93,7 @@ def fetch(peer, directory="/etc/ha.d"):
     return files
 
 
-def plan(current, wanted, directory="/etc/ha.d"):
+def plan(current, wanted, directory=paths.HA_DIR):
     # type: (Dict[str, Tuple[str, int]], Dict[str, Tuple[str, int]], str) -> List[FileChange]
     changes = []
     for name in sorted(wanted):
@@ -110,7 +111,7 @@ def plan(current, wanted, directory="/etc/ha.d"):
     return changes
 
 
-def install_script(wanted, changes, directory="/etc/ha.d", now=None):
+def install_script(wanted, changes, directory=paths.HA_DIR, now=None):
     # type: (Dict[str, Tuple[str, int]], List[FileChange], str, Optional[float]) -> str
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
     todo = [c for c in changes if c.status != UNCHANGED]
@@ -150,7 +151,7 @@ class PeerStateUnknown(SshError):
     """The install round trip failed after the peer may have renamed files into place."""
 
 
-def push(peer, wanted, directory="/etc/ha.d", dry_run=False, now=None):
+def push(peer, wanted, directory=paths.HA_DIR, dry_run=False, now=None):
     # type: (Peer, Dict[str, Tuple[str, int]], str, bool, Optional[float]) -> List[FileChange]
     """Make the peer's files equal to `wanted`; returns what changed there (with diffs).
 

@@ -29,6 +29,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pyha import diagnostics as dg
+from pyha import paths
 from pyha.host import files
 from pyha.host.hostenv import (DONE, FAILED, SKIPPED, UNCHANGED, WOULD, Release, RunResult, Runner, SetupError,
                                Step, detect_release, is_live, read_file, require_root, under)
@@ -357,7 +358,7 @@ def _hacf_facts(root, directory):
 
 # -- the commands -----------------------------------------------------------------------------
 
-def watchdog_status(root="/", directory="/etc/ha.d", host=None, live=None):
+def watchdog_status(root="/", directory=paths.HA_DIR, host=None, live=None):
     # type: (str, str, Optional[WatchdogHost], Optional[bool]) -> WatchdogResult
     """Module, device, margin, boot configuration and ha.cf line (no root needed).
     `live`: look at the running kernel too (default: only when `root` is /)."""
@@ -390,7 +391,7 @@ def _margin_notes(result):
                                        "stopped: rmmod softdog; pyha watchdog setup"))
 
 
-def watchdog_setup(margin=DEFAULT_MARGIN, root="/", directory="/etc/ha.d", dry_run=False, host=None, live=None):
+def watchdog_setup(margin=DEFAULT_MARGIN, root="/", directory=paths.HA_DIR, dry_run=False, host=None, live=None):
     # type: (int, str, str, bool, Optional[WatchdogHost], Optional[bool]) -> WatchdogResult
     """Load softdog, make it load at boot, point ha.cf at /dev/watchdog; idempotent.
     `live`: act on the running kernel too (default: only when `root` is /; tests pass

@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from pyha import diagnostics as dg
+from pyha import paths
 from pyha.host import files
 from pyha.host.hostenv import (DONE, FAILED, UNCHANGED, WOULD, Release, Runner, SetupError, Step,
                                detect_release, is_live, read_file, require_root, systemd_running, under)
@@ -30,7 +31,7 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_SERVERS = ["pool.ntp.org"]
 NTP_PORT = 123
 ZONEINFO = "/usr/share/zoneinfo"
-CONTROL_SOCKET = "/var/run/pyha/pyha.sock"
+CONTROL_SOCKET = paths.control_path()
 _NTP_CONFIGS = ("/etc/chrony.conf", "/etc/chrony/chrony.conf", "/etc/ntp.conf", "/etc/ntpsec/ntp.conf")
 _ZONE_RE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$")
 
