@@ -422,3 +422,40 @@ def test_apiauth():
     assert_diag(BASE + "apiauth x uid=a\napiauth x gid=b\n", "hacf-apiauth-duplicate", 11, "error")
     c = cf(BASE + "apiauth ipfail uid=root\n")
     assert c.apiauth["ipfail"].uids == ["root"] and c.apiauth["ipfail"].lineno == 10
+
+
+# -- the frozen settings object ---------------------------------------------------------------
+
+def test_settings_are_read_only_and_hand_out_copies():
+    c = cf(BASE + "ping 198.51.100.254\nenv FOO=bar\n")
+    s = c.settings
+    for name in ("keepalive_ms", "media", "nodes", "_timing", "_media", "anything"):
+        with pytest.raises(AttributeError):
+            setattr(s, name, 5)
+    with pytest.raises(AttributeError):
+        del s._media
+    s.media.append(Medium("bcast", "eth9"))
+    s.nodes.append("intruder")
+    s.apiauth.clear()
+    s.env["HA_FOO"] = "changed"
+    assert not hasattr(s.diagnostics, "append")  # a tuple
+    c.check().append("noise")
+    assert [m.dev for m in c.media] == ["eth1"] and c.nodes == ["ha1", "ha2"]
+    assert "ipfail" in c.apiauth and c.env == {"HA_FOO": "bar"}
+    assert "noise" not in c.check()
+
+
+def test_hacf_reads_go_through_one_settings_object_until_the_document_changes():
+    c = cf(BASE)
+    s = c.settings
+    assert c.settings is s  # evaluated once per version of the document
+    assert (c.keepalive_ms, c.deadtime_ms, c.nodes, c.media, c.auto_failback, c.apiauth, c.check()) == \
+        (s.keepalive_ms, s.deadtime_ms, s.nodes, s.media, s.auto_failback, s.apiauth, list(s.diagnostics))
+    c.set("keepalive", "500ms")
+    assert c.settings is not s
+    assert c.keepalive_ms == 500 and s.keepalive_ms == 1000  # the old object still says what it said
+    c.add("node", "ha3")
+    assert c.nodes == ["ha1", "ha2", "ha3"] and s.nodes == ["ha1", "ha2"]
+    assert only(c.check(), "hacf-node-count").severity == "warning"
+    assert "hacf-node-count" not in [d.code for d in s.diagnostics]
+    assert "deadtime / 2" in HaCf.warntime_ms.__doc__  # the facade keeps the settings' documentation
