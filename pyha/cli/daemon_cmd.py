@@ -119,6 +119,9 @@ def format_status(st):
     last = res.get("last_decision")
     if last:
         lines.append("  last decision: %s" % (last.get("reason") if isinstance(last, dict) else last))
+    step = (st.get("last_step") or {}).get("reason")
+    if step and step != (last.get("reason") if isinstance(last, dict) else last):
+        lines.append("last event: %s" % step)
     drops = d.get("dropped") or {}
     counters = {k: v for k, v in (st.get("counters") or {}).items() if v}
     if drops or counters:

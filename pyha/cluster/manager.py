@@ -507,6 +507,7 @@ class Manager(object):
         self._asked_again = False  # start-up: `starting` re-sent once
         self._history = deque(maxlen=config.history)  # type: deque
         self._last_decision = None  # type: Optional[Dict[str, Any]]
+        self.decision_count = 0  # decisions made so far (NodeCore: did this step decide?)
 
     # --- small helpers -------------------------------------------------------------------
 
@@ -543,6 +544,7 @@ class Manager(object):
         """A decision: logged, remembered as the last one, kept in the short history."""
         entry = {"at": self._now, "reason": reason}
         self._last_decision = entry
+        self.decision_count += 1
         self._history.append(entry)
         self._log(level, reason)
 

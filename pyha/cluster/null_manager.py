@@ -49,5 +49,16 @@ class NullManager(object):
             return [self.send(OrderedDict([("t", "starting")]))]
         return []
 
+    decision_count = 0  # it never decides anything
+    last_decision = None
+
+    def tick(self, now):
+        # type: (float) -> List[Any]
+        return []
+
+    def next_deadline(self, now):
+        # type: (float) -> None
+        return None
+
     def snapshot(self, now):
         return {"mode": "membership only (resources not managed)", "holding": []}

@@ -25,9 +25,9 @@ from pyha import paths
 from pyha import wire
 from pyha.cluster import events as ev
 from pyha.cluster import manager_events as me
-from pyha.cluster.manager import Manager, ManagerConfig
-from pyha.cluster.membership import Membership, MembershipConfig
-from pyha.cluster.null_manager import NullManager
+from pyha.cluster.manager import ManagerConfig
+from pyha.cluster.membership import MembershipConfig
+from pyha.cluster.node_core import NodeCore
 from pyha.config.check import check_config
 from pyha.daemon import statefiles
 from pyha.daemon.control import ControlServer
@@ -49,6 +49,9 @@ LEAVE_LINGER_S = 1.0
 LINK_POLL_S = 1.0
 # A reload whose check (file reads, host name look-ups) takes longer is abandoned.
 RELOAD_TIMEOUT_S = 30.0
+
+
+_START = object()  # the first input: membership's start burst
 
 
 class Settings(object):
@@ -151,11 +154,11 @@ class Daemon(object):
         for m in cf.media:
             if m.dev not in media_names:
                 media_names.append(m.dev)
-        self.membership = Membership(MembershipConfig(
+        mconfig = MembershipConfig(
             local=self.name, nodes=cf.nodes, media=media_names, ping_nodes=self.ping_targets,
             ping_groups=self.ping_groups, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
             warntime_ms=cf.warntime_ms, initdead_ms=cf.initdead_ms, deadping_ms=cf.deadping_ms,
-            max_rexmit_delay_ms=cf.max_rexmit_delay_ms))
+            max_rexmit_delay_ms=cf.max_rexmit_delay_ms)
         self.inner_auth = cf.msgfmt != "netstring"
         nodes = len(cf.nodes) + len(self.ping_targets) + len(self.ping_groups)
         self.ttl = (cf.hopfudge if cf.hopfudge is not None else 1) + nodes
@@ -165,13 +168,17 @@ class Daemon(object):
             if len(peers) != 1:
                 raise StartupError("pyha manages resources for two-node clusters; ha.cf lists %d nodes (%s)"
                                    % (len(cf.nodes), " ".join(cf.nodes)))
-            self.manager = Manager(ManagerConfig(
+            rconfig = ManagerConfig(
                 local=self.name, peer=peers[0], groups=self.haresources.groups,
                 auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
-                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups)),
-                send=self.membership.send)
+                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups))
         else:
-            self.manager = NullManager(self.name, send=self.membership.send)
+            rconfig = None
+        # the composition the simulator drives too (tests/unit/clustersim.py)
+        self.core = NodeCore.build(mconfig, rconfig)
+        self.membership, self.manager = self.core.membership, self.core.manager
+        self._inbox = []  # type: List[Any]  # inputs waiting for the core (never re-entered)
+        self._feeding = False
         self.resources = None  # type: Any
         self.linkwatch = None  # type: Any
         self._link_poll_at = 0.0
@@ -180,7 +187,6 @@ class Daemon(object):
         # resources.lock, held (with the guardian) from start-up to exit: see guardian.py
         self._release_lock = None  # type: Optional[int]
         self.watchdog = None  # type: Any
-        self.command_results = []  # type: List[Any]
 
     # -- start-up ----------------------------------------------------------------------
     def open(self):
@@ -288,7 +294,7 @@ class Daemon(object):
     def run(self):
         # type: () -> int
         now = self.clock()
-        self._dispatch(self.membership.start(now), now)
+        self._feed(_START)
         self._arm_tick()
         self.loop.run()
         self._shutdown_io()
@@ -298,19 +304,13 @@ class Daemon(object):
         now = self.clock()
         if self._tick_timer is not None:
             self._tick_timer.cancel()
-        when = self.membership.next_deadline(now)
-        if hasattr(self.manager, "next_deadline"):
-            mine = self.manager.next_deadline(now)
-            if mine is not None:
-                when = min(when, mine)
+        when = self.core.next_deadline(now)
         self._tick_timer = self.loop.call_at(when, self._on_tick)
 
     def _on_tick(self):
         self._tick_timer = None
         now = self.clock()
-        self._dispatch(self.membership.tick(now), now)
-        if hasattr(self.manager, "tick"):
-            self._dispatch(self.manager.tick(now), now)
+        self._feed(ev.Tick(now))
         if self.resources is not None and (self.linkwatch is None or now >= self._link_poll_at):
             # netlink wakes us on every link change; the poll only covers what it could
             # miss, so with the watch it runs once a second instead of every keepalive
@@ -366,7 +366,7 @@ class Daemon(object):
                         self.clock_skew[src] = ts - self.wall()
             heard = ev.Heard.from_fields(now, medium.name, fields)
             try:
-                self._dispatch(self.membership.heard(heard), now)
+                self._feed(heard)
             except Exception:  # a bug must not turn one odd packet into a dead node
                 self.drops["internal"] = self.drops.get("internal", 0) + 1
                 log.exception("internal error while processing a packet from %s on %s", origin, medium.name)
@@ -385,16 +385,38 @@ class Daemon(object):
                 self._drop("ping-mismatch", "echo from %s carries %r" % (addr, fields.get("src")), "ping")
                 continue
             try:
-                self._dispatch(self.membership.ping_reply(ev.PingReply(now, addr)), now)
+                self._feed(ev.PingReply(now, addr))
             except Exception:  # as for packets: one odd echo must not stop the node
                 self.drops["internal"] = self.drops.get("internal", 0) + 1
                 log.exception("internal error while processing an echo reply from %s", addr)
         self._arm_tick()
 
     # -- actions -----------------------------------------------------------------------
-    def _dispatch(self, actions, now):
-        # type: (List[Any], float) -> None
-        for action in actions:
+    def _feed(self, event):
+        # type: (Any) -> List[Any]
+        """Give the core one input and carry out its step; returns the steps run.
+
+        An input that arrives while a step is being carried out (a resource shell that
+        reports synchronously) waits in the inbox and is fed after it: the core is
+        never re-entered in the middle of a step."""
+        self._inbox.append(event)
+        if self._feeding:
+            return []
+        self._feeding = True
+        steps = []
+        try:
+            while self._inbox:
+                event = self._inbox.pop(0)
+                now = self.clock()
+                step = self.core.start(now) if event is _START else self.core.handle(event, now)
+                steps.append(step)
+                self._execute(step)
+        finally:
+            self._feeding = False
+        return steps
+
+    def _execute(self, step):
+        for action in step.actions:
             if isinstance(action, ev.Send):
                 self._send(action)
             elif isinstance(action, ev.Retransmit):
@@ -402,7 +424,6 @@ class Daemon(object):
             elif isinstance(action, ev.Log):
                 log.log(getattr(logging, action.level, logging.INFO), "%s", action.text)
             elif isinstance(action, me.CommandResult):
-                self.command_results.append(action)
                 log.info("%s %s: %s (%s)", action.command, action.which or "",
                          "accepted" if action.accepted else "refused", action.reason)
             elif isinstance(action, me.ShutdownComplete):
@@ -410,15 +431,12 @@ class Daemon(object):
                 self._leave()
             elif self.resources is not None and self.resources.do(action):
                 pass
-            elif isinstance(action, (ev.Deliver,) + ev.NOTIFICATIONS):
-                self._dispatch(self.manager.handle(action, now), now)
-                if isinstance(action, ev.PartitionHealed) and self.resources is not None:
-                    # whatever we still hold after the heal, neighbours must map to us
-                    self.loop.call_later(0.5, lambda: self.resources.announce_held("partition healed"))
+            elif isinstance(action, ev.PartitionHealed) and self.resources is not None:
+                # whatever we still hold after the heal, neighbours must map to us
+                self.loop.call_later(0.5, lambda: self.resources.announce_held("partition healed"))
 
     def _on_resource_event(self, event):
-        now = self.clock()
-        self._dispatch(self.manager.handle(event, now), now)
+        self._feed(event)
         self._arm_tick()
 
     def _send(self, action):
@@ -468,12 +486,10 @@ class Daemon(object):
                 return {"ok": False, "error": "%s: which must be one of %s" % (cmd, ", ".join(me.WHICH_WORDS))}
             if not self.managing:
                 return {"ok": False, "error": "this node does not manage resources (no groups, or --no-resources)"}
-            now = self.clock()
-            self.command_results = []
             event = me.Standby(which) if cmd == "standby" else me.Takeover(which)
-            self._dispatch(self.manager.handle(event, now), now)
+            steps = self._feed(event)
             self._arm_tick()
-            results = [r for r in self.command_results if r.command == cmd]
+            results = [r for step in steps[:1] for r in step.of(me.CommandResult) if r.command == cmd]
             if not results:
                 return {"ok": False, "error": "%s: no answer from the resource manager" % cmd}
             r = results[-1]
@@ -484,7 +500,7 @@ class Daemon(object):
     def status(self):
         # type: () -> Dict[str, Any]
         now = self.clock()
-        snap = self.membership.snapshot(now)
+        snap = self.core.snapshot(now)
         for name, skew in self.clock_skew.items():
             if name in snap.get("nodes", {}):
                 snap["nodes"][name]["peer_clock_skew_s"] = skew
@@ -495,7 +511,6 @@ class Daemon(object):
             "packets_received": self.received, "packets_sent": self.sent,
             "dropped": dict(self.drops), "stopping": self._stopping, "scheduling": self.realtime,
         }
-        snap["resources"] = self.manager.snapshot(now)
         if self.watchdog is not None:
             snap["daemon"]["watchdog"] = {"device": self.watchdog.path, "timeout_s": self.watchdog.timeout,
                                           "feeds": self.watchdog.feeds}
@@ -575,7 +590,7 @@ class Daemon(object):
         self._stopping = True
         log.info("stopping (%s)", why)
         if self.managing:
-            self._dispatch(self.manager.handle(me.Shutdown("graceful stop (%s)" % why), now), now)
+            self._feed(me.Shutdown("graceful stop (%s)" % why))
             self._arm_tick()
         else:
             # nothing to release: announce we are leaving

@@ -1,7 +1,9 @@
 """A deterministic two-node (or more) cluster for the resource manager's tests.
 
-Each simulated node is a `NodeStack`: the real `Membership` (pyha/cluster/membership.py,
-used as-is) feeding the real `Manager`, plus a fake resource shell whose group starts
+Each simulated node is a `NodeStack`: the daemon's own composition, `NodeCore`
+(pyha/cluster/node_core.py: the real `Membership` feeding the real `Manager`, with
+production's claim delay, driven one step per input and ticked at its deadline exactly as
+`pyha daemon` drives it), plus a fake resource shell whose group starts
 and stops complete after configurable delays and can be told to fail.  A `World` holds
 the truth the nodes cannot see directly: where each group's resources (and service
 address) are configured.  It is also the VIP witness: an ARP probe from a node is
@@ -30,6 +32,7 @@ from pyha.cluster.manager_events import (
     VipFree, VipLink,
 )
 from pyha.cluster.membership import Membership, MembershipConfig
+from pyha.cluster.node_core import NodeCore
 from simnet import SimNet, event_class
 
 INF = float("inf")
@@ -209,34 +212,35 @@ class FakeShell(object):
 
 
 class NodeStack(object):
-    """One pyha node: Membership -> Manager -> FakeShell, as the daemon will wire them."""
+    """One pyha node: the daemon's own NodeCore (membership + manager) and a FakeShell.
+
+    Driven as the daemon drives it: each input is one step, ticks come at the core's
+    next deadline, resource results go back in as inputs of their own."""
 
     def __init__(self, name, world, mconfig, rconfig, rng, shell, start_at=0.0, exit_after_s=0.5):
         self.name = name
         self.world = world
-        self.membership = Membership(mconfig, rng)
-        self.manager = Manager(rconfig, send=self.membership.send)
+        self.core = NodeCore.build(mconfig, rconfig, rng)
+        self.membership, self.manager = self.core.membership, self.core.manager
         self.shell = shell
         self.start_at = start_at
         self.exit_after_s = exit_after_s
         self.exit_at = None            # set when the manager says ShutdownComplete
-        self.log = []                  # (time, action) of everything the manager returned
-        self.inputs = []               # (time, event) fed to the manager (not Ticks)
+        self.log = []                  # (time, action) of every action of every step
+        self.inputs = []               # (time, event) fed to the core besides network and ticks
 
     def record_sent(self, seq, payload):
         self.membership.record_sent(seq, payload)
 
-    def _mgr(self, event, now):
-        if not isinstance(event, Tick):
-            self.inputs.append((now, event))
-        actions = self.manager.handle(event, now)
-        for action in actions:
+    def _step(self, event, now):
+        step = self.core.handle(event, now)
+        for action in step.actions:
             self.log.append((now, action))
             if isinstance(action, (Acquire, Release, ProbeVip, AnnounceVip)):
                 self.shell.take(now, action)
             elif isinstance(action, ShutdownComplete):
                 self.exit_at = now + self.exit_after_s
-        return actions
+        return step.actions
 
     def handle(self, event):
         now = event.now
@@ -244,25 +248,19 @@ class NodeStack(object):
             return []  # not started yet: the daemon is not running
         out = []
         for ev in self.shell.due(now):
-            out += self._mgr(ev, now)
+            self.inputs.append((now, ev))
+            out += self._step(ev, now)
         if isinstance(event, (Heard, PingReply, Tick)):
-            acts = self.membership.handle(event)
-            out += acts
-            for a in acts:
-                if not isinstance(a, (Send, Log, Retransmit)):
-                    out += self._mgr(a, now)
+            out += self._step(event, now)
         elif isinstance(event, At):
-            out += self._mgr(event.event, now)
-        out += self._mgr(Tick(now), now)
+            self.inputs.append((now, event.event))
+            out += self._step(event.event, now)
         return out
 
     def next_deadline(self, now):
         if now < self.start_at:
             return self.start_at
-        cands = [self.membership.next_deadline(now), self.shell.next_due()]
-        d = self.manager.next_deadline(now)
-        if d is not None:
-            cands.append(d)
+        cands = [self.core.next_deadline(now), self.shell.next_due()]
         if self.exit_at is not None:
             cands.append(self.exit_at)
         return max(now, min(cands))
