@@ -115,11 +115,11 @@ def _directive(p, d):
     seen = p.lines_of.setdefault(canon, [])
     seen.append(line)
     if spec.kind == "once" and len(seen) > 1:
-        p.err("hacf-repeated", "%s may appear only once (first on line %d); heartbeat refuses a second one"
-              % (canon, seen[0]), line, "keep one %s line" % canon)
+        p.err("hacf-repeated", "%s may appear only once (%s); heartbeat refuses a second one"
+              % (canon, _first(seen[0])), line, "keep one %s line" % canon)
         return
     if spec.kind == "one" and len(seen) > 1 and canon != "udpport":
-        p.warn("hacf-duplicate", "%s is set again (first on line %d); the later value wins" % (canon, seen[0]),
+        p.warn("hacf-duplicate", "%s is set again (%s); the later value wins" % (canon, _first(seen[0])),
                line, "keep one %s line" % canon)
     if spec.whole_line:
         _whole_line(p, d, canon)
@@ -177,8 +177,8 @@ def _take_apiauth(p, d, canon, fields):
     # type: (_Pass, Directive, str, Tuple[str, List[str], List[str]]) -> None
     client, uids, gids = fields
     if client in p.apiauth:
-        p.err("hacf-apiauth-duplicate", "apiauth for %s is given twice (first on line %d); heartbeat refuses it"
-              % (show(client), p.apiauth[client].lineno), d.lineno, "merge the two lines")
+        p.err("hacf-apiauth-duplicate", "apiauth for %s is given twice (%s); heartbeat refuses it"
+              % (show(client), _first(p.apiauth[client].lineno)), d.lineno, "merge the two lines")
         return
     p.apiauth[client] = ApiAuth(client, uids, gids, d.lineno)
 
@@ -258,17 +258,29 @@ _TAKE_TOKEN = {"node": _take_node, "bcast": _take_bcast, "serial": _take_serial,
 
 # -- what a valid value does beyond being the directive's value ------------------------------
 
+def _on(lineno):
+    # type: (Optional[int]) -> str
+    """Where an earlier line is: lines added through the API (HaCf.add) have no number."""
+    return "on line %d" % lineno if isinstance(lineno, int) else "added earlier (no line number yet)"
+
+
+def _first(lineno):
+    # type: (Optional[int]) -> str
+    return "first " + _on(lineno)
+
+
 def _set_udpport(p, d, tok, value):
     # type: (_Pass, Directive, str, int) -> None
     if "udpport" in p.first_user_of:
         first_line, first_port = p.first_user_of["udpport"]
         p.warn("hacf-order-udpport",
-               "udpport comes after the link on line %d, which already uses port %d; heartbeat keeps "
-               "that port for the ucast/bcast links (order matters in ha.cf)" % (first_line, first_port), d.lineno,
+               "udpport comes after the link %s, which already uses port %d; heartbeat keeps "
+               "that port for the ucast/bcast links (order matters in ha.cf)" % (_on(first_line), first_port),
+               d.lineno,
                "move `udpport %d` above the first ucast/bcast line" % value)
     elif len(p.lines_of["udpport"]) > 1:
-        p.warn("hacf-duplicate", "udpport is set again (first on line %d); the later value wins"
-               % p.lines_of["udpport"][0], d.lineno, "keep one udpport line")
+        p.warn("hacf-duplicate", "udpport is set again (%s); the later value wins"
+               % _first(p.lines_of["udpport"][0]), d.lineno, "keep one udpport line")
     p.udpport_now = value
 
 
@@ -277,8 +289,8 @@ def _set_baud(p, d, tok, value):
     if "baud" in p.first_user_of:
         first_line, first_baud = p.first_user_of["baud"]
         p.warn("hacf-order-baud",
-               "baud comes after the serial link on line %d, which already uses %d baud; heartbeat "
-               "keeps that speed (order matters in ha.cf)" % (first_line, first_baud),
+               "baud comes after the serial link %s, which already uses %d baud; heartbeat "
+               "keeps that speed (order matters in ha.cf)" % (_on(first_line), first_baud),
                d.lineno, "move `baud %d` above the first serial line" % value)
     p.baud_now = value
 

@@ -459,3 +459,17 @@ def test_hacf_reads_go_through_one_settings_object_until_the_document_changes():
     assert only(c.check(), "hacf-node-count").severity == "warning"
     assert "hacf-node-count" not in [d.code for d in s.diagnostics]
     assert "deadtime / 2" in HaCf.warntime_ms.__doc__  # the facade keeps the settings' documentation
+
+
+def test_directives_added_twice_through_the_api_are_diagnosed_not_a_traceback():
+    """Lines added with HaCf.add have no line number yet; a repeat of one must still be a
+    diagnostic (it used to be a TypeError from a `%d` of None)."""
+    from pyha.config.hacf import HaCf
+    cf = HaCf.parse("node ha1\nnode ha2\nucast eth0 192.0.2.2\n")
+    cf.add("keepalive", 2)
+    cf.add("keepalive", 3)
+    cf.add("baud", 19200)
+    cf.add("baud", 38400)
+    codes = [(d.code, d.message) for d in cf.check()]
+    assert any(code == "hacf-duplicate" and "added earlier" in msg for code, msg in codes), codes
+    assert cf.keepalive_ms == 3000
