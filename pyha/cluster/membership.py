@@ -66,57 +66,18 @@ from pyha.cluster.events import (
     NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingDead, PingReply, PingUp,
     Retransmit, Send, Tick, parse_dec, parse_hex,
 )
+from pyha.cluster.membership_config import (  # noqa: F401  (MembershipConfig and
+    COUNTERS, DEADLINE_SLACK_S, EPS, MAX_DT_MS,  # default_initdead_ms are imported from here)
+    START_DT_EXTRA_MS, START_DT_PERIOD_S,
+    MembershipConfig, default_initdead_ms, field, is_int, ms,
+)
 from pyha.cluster.seqtrack import (
     DUPLICATE, GAP, LATE, OLD, RESET, SendHistory, SeqTrack,
 )
 
 PROTOCOL_VERSION = "1"
-START_DT_EXTRA_MS = 2000     # advertised dt = deadtime + 2000 ms ...
-START_DT_PERIOD_S = 5.0      # ... for the first 5 s after start (spec 1.12)
-MAX_DT_MS = 24 * 3600 * 1000  # an advertised dt above a day is garbage, not a setting
-# Deadlines are "silence strictly longer than the limit"; wake-ups are placed this far
-# past the limit so that a tick at the returned deadline fires it (1 ms resolution).
-DEADLINE_SLACK_S = 0.001
-_EPS = 1e-9  # float slack so that exact-boundary arithmetic does not flip a decision
 _MAX_BAD_NAMES_LOGGED = 32
 
-# Counters of dropped or odd input, all present from the start so `pyha status` is stable.
-COUNTERS = (
-    "malformed",            # no src or no t
-    "unknown_node",         # src is not a configured node
-    "unknown_medium",       # arrived on a medium we were not configured with
-    "unknown_ping",         # echo reply from an address that is no ping node
-    "bad_seq",              # sequenced type without a positive seq
-    "bad_hg",               # sequenced type without a generation
-    "bad_ts",               # sequenced type without a non-zero ts
-    "bad_field",            # dt/ackseq/firstseq/lastseq unparsable or absurd
-    "bad_status",           # status without st
-    "replay",               # generation lower than known: "attempted replay attack"
-    "stale_status",         # status older than the newest one we used
-    "duplicate",            # same seq as the last one (e.g. second link)
-    "old_duplicate",        # older, not missing: dropped
-    "not_for_us",           # sequenced, tracked, but dest is another node
-    "ns_not_for_us",        # NS_ type for another node: dropped
-    "ns_ignored",           # NS_ type we have no use for
-    "lost_packets",         # seqs recorded missing
-    "late_packets",         # recorded missing seqs that arrived after all
-    "seq_resets",           # "lost a lot of packets!"
-    "restarts",             # peer generation went up
-    "generations_pending",  # a new generation seen once: a restart only if more follows
-    "bogus_generations",    # ... and nothing more of it came within the dead time
-    "previous_generation",  # newer packets of the incarnation before the last restart
-    "generation_reverts",   # new generation silent, previous one talking: back to it
-    "partition_heals",
-    "rexmit_requests_sent",
-    "rexmit_requests_received",
-    "retransmitted",
-    "naks_sent",
-    "naks_received",
-    "acks_sent",
-    "acks_received",
-    "loopback",             # our own messages coming back
-    "clock_backwards",      # a `now` older than a previous one (clamped)
-)
 
 # Legal node transitions: new state -> states it may come from.  Anything else is a bug.
 _NODE_FROM = {
@@ -136,123 +97,6 @@ _PING_FROM = {
 
 class IllegalTransition(AssertionError):
     """A state change from a state it cannot come from: a bug, so it shouts."""
-
-
-def default_initdead_ms(deadtime_ms):
-    # type: (int) -> int
-    """heartbeat's derived initdead (spec 2.2)."""
-    if deadtime_ms > 10000:
-        return deadtime_ms
-    if deadtime_ms < 6000:
-        return 12000
-    return 2 * deadtime_ms
-
-
-class MembershipConfig(object):
-    """Plain values the machine needs; the daemon builds it from the ha.cf model.
-
-    `nodes`: every normal node in ha.cf order (the local one is added if missing; it
-    is the order `repnodes` lists).  `media`: link names (interface names).
-    `ping_nodes`: addresses; `ping_groups`: {group name: [addresses]} or pairs.
-    Times in milliseconds; None means heartbeat's derived default.  Node names are
-    compared case-insensitively (heartbeat lowercases them).
-    """
-
-    def __init__(self, local, nodes, media, ping_nodes=(), ping_groups=None,
-                 keepalive_ms=1000, deadtime_ms=30000, warntime_ms=None,
-                 initdead_ms=None, deadping_ms=None, max_rexmit_delay_ms=250):
-        # type: (str, Iterable[str], Iterable[str], Iterable[str], Any, int, int, Optional[int], Optional[int], Optional[int], int) -> None
-        if not isinstance(local, str) or not local.strip():
-            raise ValueError("local node name is empty")
-        self.local = local.strip().lower()
-        all_nodes = []  # type: List[str]
-        for name in nodes:
-            name = _clean_name(name, "node")
-            if name in all_nodes:
-                raise ValueError("node %r listed twice" % name)
-            all_nodes.append(name)
-        if self.local not in all_nodes:
-            all_nodes.append(self.local)
-        self.nodes = tuple(all_nodes)
-        self.peers = tuple(n for n in all_nodes if n != self.local)
-        self.media = tuple(_unique((_clean_name(m, "medium", lower=False) for m in media), "medium"))
-        self.ping_nodes = tuple(_unique((_clean_name(p, "ping node", lower=False) for p in ping_nodes),
-                                        "ping node"))
-        groups = ping_groups.items() if isinstance(ping_groups, dict) else (ping_groups or ())
-        self.ping_groups = OrderedDict()  # type: Dict[str, Tuple[str, ...]]
-        for gname, members in groups:
-            gname = _clean_name(gname, "ping group", lower=False)
-            if gname in self.ping_groups:
-                raise ValueError("ping group %r listed twice" % gname)
-            members = tuple(_unique((_clean_name(m, "ping group member", lower=False) for m in members),
-                                    "ping group member"))
-            if not members:
-                raise ValueError("ping group %r has no members" % gname)
-            self.ping_groups[gname] = members
-        pseudo = list(self.ping_nodes) + list(self.ping_groups)
-        for name in pseudo:
-            if name.lower() in all_nodes:
-                raise ValueError("ping node %r has the name of a cluster node" % name)
-        if len(set(pseudo)) != len(pseudo):
-            raise ValueError("a ping group has the name of a ping node")
-
-        self.keepalive_ms = _positive(keepalive_ms, "keepalive_ms")
-        self.deadtime_ms = _positive(deadtime_ms, "deadtime_ms")
-        self.warntime_ms = _positive(deadtime_ms // 2 if warntime_ms is None else warntime_ms,
-                                     "warntime_ms")
-        self.initdead_ms = _positive(default_initdead_ms(self.deadtime_ms) if initdead_ms is None
-                                     else initdead_ms, "initdead_ms")
-        self.deadping_ms = _positive(self.deadtime_ms if deadping_ms is None else deadping_ms,
-                                     "deadping_ms")
-        self.max_rexmit_delay_ms = _positive(max_rexmit_delay_ms, "max_rexmit_delay_ms")
-
-    def to_dict(self):
-        # type: () -> Dict[str, Any]
-        return {
-            "local": self.local, "nodes": list(self.nodes), "media": list(self.media),
-            "ping_nodes": list(self.ping_nodes),
-            "ping_groups": dict((k, list(v)) for k, v in self.ping_groups.items()),
-            "keepalive_ms": self.keepalive_ms, "deadtime_ms": self.deadtime_ms,
-            "warntime_ms": self.warntime_ms, "initdead_ms": self.initdead_ms,
-            "deadping_ms": self.deadping_ms, "max_rexmit_delay_ms": self.max_rexmit_delay_ms,
-        }
-
-
-def _clean_name(name, what, lower=True):
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name.strip()):
-        raise ValueError("bad %s name %r" % (what, name))
-    name = name.strip()
-    return name.lower() if lower else name
-
-
-def _unique(names, what):
-    seen = []  # type: List[str]
-    for name in names:
-        if name in seen:
-            raise ValueError("%s %r listed twice" % (what, name))
-        seen.append(name)
-    return seen
-
-
-def _positive(value, what):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError("%s must be a positive integer of milliseconds, not %r" % (what, value))
-    return value
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _field(fields, name):
-    # type: (Dict[str, Any], str) -> Optional[str]
-    value = fields.get(name)
-    return value if isinstance(value, str) else None
-
-
-def _ms(seconds):
-    # type: (float) -> int
-    return int(round(seconds * 1000))
 
 
 class _Link(object):
@@ -523,10 +367,10 @@ class Membership(object):
         self._expire(now, out)
         self._fire_rexmits(now, out)
         due = False
-        if not self._dt_settled and now >= self._started_at + START_DT_PERIOD_S - _EPS:
+        if not self._dt_settled and now >= self._started_at + START_DT_PERIOD_S - EPS:
             self._dt_settled = True  # dt changes: heartbeat sends an extra status
             due = True
-        if now >= self._next_status_at - _EPS:
+        if now >= self._next_status_at - EPS:
             due = True
             self._next_status_at += self._keepalive_s
             if self._next_status_at <= now:
@@ -634,15 +478,15 @@ class Membership(object):
     def _on_sequenced(self, now, peer, medium, t, h, fields, out):
         # type: (float, _Peer, Optional[str], str, Heard, Dict[str, Any], List[Any]) -> None
         seq, hg, ts = h.seq, h.hg, h.ts
-        if not _is_int(seq) or seq <= 0:
+        if not is_int(seq) or seq <= 0:
             self._count("bad_seq")
             out.append(Log(ERROR, "should_drop_message: bad sequence number from %s" % peer.name))
             return
-        if not _is_int(hg) or hg < 0:
+        if not is_int(hg) or hg < 0:
             self._count("bad_hg")
             out.append(Log(ERROR, "should_drop_message: bad generation number from %s" % peer.name))
             return
-        if not _is_int(ts) or ts <= 0:
+        if not is_int(ts) or ts <= 0:
             self._count("bad_ts")
             out.append(Log(ERROR, "should_drop_message: bad timestamp from %s" % peer.name))
             return
@@ -665,7 +509,7 @@ class Membership(object):
         """A sequenced packet of the peer's current generation."""
         seq = h.seq
         is_status = t == "status"
-        dest = _field(fields, "dest")
+        dest = field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
         prev_last = peer.track.last_seq
         receipt = peer.track.receive(seq)
@@ -711,7 +555,7 @@ class Membership(object):
                 ("delnodelist", " ")])))
         elif t == "repnodes":
             # Our node list is ha.cf's; a genuine peer's view is not imported (spec 1.11).
-            out.append(Log(DEBUG, "repnodes from %s: %r" % (peer.name, _field(fields, "nodelist"))))
+            out.append(Log(DEBUG, "repnodes from %s: %r" % (peer.name, field(fields, "nodelist"))))
         else:
             out.append(Deliver(peer.name, t, dict(fields), medium, seq))
 
@@ -760,7 +604,7 @@ class Membership(object):
         alive (its restart may have been bogus) but are not delivered."""
         prev = peer.previous
         dead_s = self._dead_ms(peer) / 1000.0
-        if prev.last is not None and now - prev.last > dead_s + _EPS:
+        if prev.last is not None and now - prev.last > dead_s + EPS:
             # It stopped talking long ago: a real restart, so this is a replay.
             peer.previous = None
             self._other_generation(now, peer, h, out)
@@ -791,7 +635,7 @@ class Membership(object):
         prev = peer.previous
         if prev is None or peer.gen_heard is None:
             return False
-        if now - peer.gen_heard <= self._dead_ms(peer) / 1000.0 + _EPS:
+        if now - peer.gen_heard <= self._dead_ms(peer) / 1000.0 + EPS:
             return False
         return talking or (prev.last is not None and prev.last > peer.gen_heard)
 
@@ -802,7 +646,7 @@ class Membership(object):
         self._count("generation_reverts")
         reason = ("generation %d from node %s was not followed by any packet for %d ms while "
                   "generation %d kept talking: back to %d" % (
-                      bogus, peer.name, _ms(now - peer.gen_heard), prev.generation, prev.generation))
+                      bogus, peer.name, ms(now - peer.gen_heard), prev.generation, prev.generation))
         out.append(Log(CRITICAL, reason))
         peer.generation = prev.generation
         peer.track = prev.track
@@ -834,7 +678,7 @@ class Membership(object):
 
     def _on_status(self, now, peer, medium, seq, fields, heal, restart, out):
         # type: (float, _Peer, Optional[str], int, Dict[str, Any], bool, bool, List[Any]) -> None
-        st = _field(fields, "st")
+        st = field(fields, "st")
         if st is None or not st:
             self._count("bad_status")
             out.append(Log(ERROR, "HBDoMsg_T_STATUS: status update without st field from %s" % peer.name))
@@ -843,18 +687,18 @@ class Membership(object):
             # A late copy of an older status (e.g. a retransmission): no news.
             self._count("stale_status")
             return
-        if self._flow_control and _field(fields, "protocol") is None:
+        if self._flow_control and field(fields, "protocol") is None:
             self._flow_control = False
             out.append(Log(INFO, "flow control disabled due to different version heartbeat"))
         if "dt" in fields:
-            dt = parse_hex(_field(fields, "dt"))
+            dt = parse_hex(field(fields, "dt"))
             if dt is None or dt <= 0 or dt > MAX_DT_MS:
                 self._count("bad_field")
                 out.append(Log(WARNING, "ignoring bad dt %r from %s" % (fields.get("dt"), peer.name)))
             else:
                 peer.dt_ms = dt
         if peer.state == NODE_UP and peer.last_heard is not None:
-            interval = _ms(now - peer.last_heard)
+            interval = ms(now - peer.last_heard)
             if interval > self.config.warntime_ms:
                 out.append(Log(WARNING, "Late heartbeat: Node %s: interval %d ms" % (peer.name, interval)))
         previous = peer.state
@@ -895,12 +739,12 @@ class Membership(object):
 
     def _on_ns(self, now, peer, medium, t, fields, out):
         # type: (float, _Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
-        dest = _field(fields, "dest")
+        dest = field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
         if t == "NS_nak_rexmit":
             # Always consumed: whoever asked, that seq will never come (spec 1.10).
             self._touch_link(now, peer, medium, out)
-            nseq = parse_hex(_field(fields, "firstseq"))
+            nseq = parse_hex(field(fields, "firstseq"))
             if nseq is None or nseq <= 0:
                 self._count("bad_field")
                 out.append(Log(ERROR, "should_drop_message: bad nak seq number from %s" % peer.name))
@@ -919,7 +763,7 @@ class Membership(object):
             return
         self._touch_link(now, peer, medium, out)
         if t == "NS_ackmsg":
-            ackseq = parse_hex(_field(fields, "ackseq"))
+            ackseq = parse_hex(field(fields, "ackseq"))
             if ackseq is None or ackseq <= 0 or ackseq > self._history.hiseq:
                 self._count("bad_field")
                 return
@@ -932,8 +776,8 @@ class Membership(object):
 
     def _answer_rexmit(self, now, peer, fields, out):
         # type: (float, _Peer, Dict[str, Any], List[Any]) -> None
-        first = parse_dec(_field(fields, "firstseq"))
-        last = parse_dec(_field(fields, "lastseq"))
+        first = parse_dec(field(fields, "firstseq"))
+        last = parse_dec(field(fields, "lastseq"))
         if first is None or last is None or first <= 0 or last <= 0 or first > last:
             self._count("bad_field")
             out.append(Log(ERROR, "Invalid rexmit seqnos from %s: %r-%r" % (
@@ -984,38 +828,38 @@ class Membership(object):
             self._expire_generations(now, peer, dead_s, out)
             if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
                 silence = now - self._ref(peer.last_heard)
-                if silence > dead_s + _EPS:
+                if silence > dead_s + EPS:
                     self._node_dies(peer, silence, dead_ms, out)
                 elif (peer.state == NODE_UP and not peer.warned and self._warn_s < dead_s
-                      and silence > self._warn_s + _EPS):
+                      and silence > self._warn_s + EPS):
                     peer.warned = True
                     reason = "Late heartbeat: Node %s: no heartbeat for %d ms (warntime %d ms)" % (
-                        peer.name, _ms(silence), self.config.warntime_ms)
+                        peer.name, ms(silence), self.config.warntime_ms)
                     out.append(Log(WARNING, reason))
-                    out.append(NodeWarn(peer.name, _ms(silence), reason))
+                    out.append(NodeWarn(peer.name, ms(silence), reason))
             for link in peer.links.values():
                 if link.state == LINK_DEAD:
                     continue
                 silence = now - self._ref(link.last_heard)
-                if silence > dead_s + _EPS:
+                if silence > dead_s + EPS:
                     if link.state == LINK_INIT:
                         why = "link %s:%s never heard within %d ms" % (peer.name, link.medium, dead_ms)
                     else:
                         why = "link %s:%s silent for %d ms (> %d ms)" % (
-                            peer.name, link.medium, _ms(silence), dead_ms)
+                            peer.name, link.medium, ms(silence), dead_ms)
                     self._link_to(peer, link, LINK_DEAD, why, out)
         ping_dead_ms = self._ping_dead_ms()
         for ping in self._pings.values():
             if ping.state == PING_DEAD:
                 continue
             silence = now - self._ref(ping.last_heard)
-            if silence > ping_dead_ms / 1000.0 + _EPS:
+            if silence > ping_dead_ms / 1000.0 + EPS:
                 if ping.state == PING_NEVER:
                     why = "ping %s %s never answered within %d ms" % (
                         "group" if ping.group else "node", ping.name, ping_dead_ms)
                 else:
                     why = "ping %s %s silent for %d ms (> deadping %d ms)" % (
-                        "group" if ping.group else "node", ping.name, _ms(silence), ping_dead_ms)
+                        "group" if ping.group else "node", ping.name, ms(silence), ping_dead_ms)
                 self._ping_to(ping, PING_DEAD, why, out)
         self._check_comm_up(now, out)
 
@@ -1023,18 +867,18 @@ class Membership(object):
         # type: (float, _Peer, float, List[Any]) -> None
         """A generation seen once and nothing more within the dead time is ignored; a new
         one silent for the dead time while the previous one talks is undone."""
-        if peer.pending is not None and now - peer.pending[1] > dead_s + _EPS:
+        if peer.pending is not None and now - peer.pending[1] > dead_s + EPS:
             first, at = peer.pending
             peer.pending = None
             self._count("bogus_generations")
             talked = peer.gen_heard is not None and peer.gen_heard > at
             out.append(Log(ERROR, "generation %d from node %s was not followed by any packet for %d ms%s: "
-                                  "ignored" % (first.hg, peer.name, _ms(now - at),
+                                  "ignored" % (first.hg, peer.name, ms(now - at),
                                                " while generation %d kept talking" % peer.generation
                                                if talked else "")))
         if self._revert_due(now, peer):
             self._revert(now, peer, out)
-        elif peer.previous is not None and now - self._ref(peer.previous.last) > dead_s + _EPS:
+        elif peer.previous is not None and now - self._ref(peer.previous.last) > dead_s + EPS:
             peer.previous = None  # a real restart: the old incarnation has stopped
 
     def _node_dies(self, peer, silence, dead_ms, out):
@@ -1044,10 +888,10 @@ class Membership(object):
             reason = "node %s: is dead (never heard within initdead %d ms)" % (peer.name, dead_ms)
         elif graceful:
             reason = "node %s: is dead (silent for %d ms after its shutdown notice)" % (
-                peer.name, _ms(silence))
+                peer.name, ms(silence))
         else:
             reason = "node %s: is dead (silent for %d ms on all links, dead time %d ms)" % (
-                peer.name, _ms(silence), dead_ms)
+                peer.name, ms(silence), dead_ms)
         self._node_to(peer, NODE_DEAD, reason, out, WARNING)
         out.append(NodeDead(peer.name, reason, graceful))
         peer.status = "dead"
@@ -1059,7 +903,7 @@ class Membership(object):
     def _fire_rexmits(self, now, out):
         # type: (float, List[Any]) -> None
         for peer in self._peers.values():
-            for seq in peer.track.due_rexmits(now + _EPS):
+            for seq in peer.track.due_rexmits(now + EPS):
                 if peer.state != NODE_UP:
                     peer.track.cancel_rexmit(seq)  # only ask peers that are up (spec 1.10)
                     continue
@@ -1138,7 +982,7 @@ class Membership(object):
         def silence(last):
             if now is None or self._started_at is None:
                 return None
-            return max(0, _ms(now - self._ref(last)))
+            return max(0, ms(now - self._ref(last)))
 
         nodes = OrderedDict()  # type: Dict[str, Any]
         for peer in self._peers.values():
