@@ -8,41 +8,9 @@ carrying the sentence that explains it.  `next_deadline()` says when to call `ti
 
 What it implements: our status heartbeat (`st`, `dt`, `protocol`), node and link
 liveness from silence, initdead at start-up, the peer's advertised `dt` as its dead
-time, generation numbers (replay, restart, healed partition), per-peer sequence
+time, generation numbers (`membership_generations`), healed partitions, per-peer sequence
 tracking with retransmission requests and acknowledgements, answering `NS_rexmit` and
 `reqnodes`, graceful `shutdone`, ping nodes and ping groups, and drop counters.
-
-Generations (`hg`, spec 1.8).  Genuine heartbeat drops a lower generation as a replay and
-takes a higher one as a restart at once, so one authentic packet with a huge `hg` (a
-cloned VM, a broken generation file, a key holder) makes every later packet of the real
-peer a "replay" until the receiver restarts.  pyha keeps replay protection but recovers:
-
-* The first generation heard from a peer is believed (nothing to compare with), and a
-  lower one than the current is a replay, dropped and counted, as in heartbeat.  (So a
-  bogus generation that is the very first packet we hear of a peer still needs this
-  node restarted; it can only happen in the moments after our start.)
-* A higher generation counts only when a second, distinct packet of it arrives within
-  the peer's dead time (a restarting node sends a burst of status messages).  Until then
-  the current generation stays current: its packets are delivered and keep the node
-  alive, and nothing is reported.  A generation seen once and never again is logged
-  (ERROR) and forgotten after the dead time.
-* The second packet is the restart: `NodeRestarted`, sequence tracking starts afresh,
-  and both packets are processed in sequence order.  The previous incarnation is kept
-  (its generation and highest seq): its packets newer than anything seen of it refresh
-  its links and liveness but are not delivered; older ones are old duplicates.
-* If the new generation is then silent for the dead time while the previous one talked
-  since, the new one was bogus: back to the previous one (CRIT "generation X from node N
-  was not followed by any packet for D ms while generation Y kept talking: back to Y"),
-  reported to the manager as another `NodeRestarted` (what it learnt is void).
-* The previous incarnation is forgotten once it has been silent for the dead time (a
-  real restart: the old process stopped), after which its packets are replays.  So a
-  replay of an old incarnation never keeps a dead node alive; the one exception is a
-  packet of it we never received, replayed within the dead time of the restart (the
-  same exposure heartbeat has to a lost packet of the current generation).
-
-Per configured peer at most one pending generation and one previous incarnation are
-kept; nothing at all is kept for a `src` that is not in ha.cf (only its name in a
-bounded set, for logging once).
 
 What it must never do: open sockets, read any clock (time only comes in as `now`),
 draw randomness from anywhere but the injected generator, start processes or threads,
@@ -54,110 +22,33 @@ reported, not acted upon (pyha does not copy heartbeat's self-restart).
 import math
 import random
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from pyha.cluster.events import (
     CRITICAL, DEBUG, ERROR, INFO, WARNING,
-    LINK_DEAD, LINK_INIT, LINK_UP,
+    LINK_DEAD, LINK_INIT,
     LOCAL_ACTIVE, LOCAL_INIT, LOCAL_UP,
     NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
     PING_DEAD, PING_NEVER, PING_UP,
-    CommUp, Deliver, Heard, LinkDead, LinkUp, Log, NodeDead, NodeLeft, NodeRestarted,
-    NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingDead, PingReply, PingUp,
+    CommUp, Deliver, Heard, Log, NodeDead, NodeLeft,
+    NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingReply,
     Retransmit, Send, Tick, parse_dec, parse_hex,
 )
-from pyha.cluster.membership_config import (  # noqa: F401  (MembershipConfig and
-    COUNTERS, DEADLINE_SLACK_S, EPS, MAX_DT_MS,  # default_initdead_ms are imported from here)
-    START_DT_EXTRA_MS, START_DT_PERIOD_S,
+from pyha.cluster.membership_config import (
+    COUNTERS, DEADLINE_SLACK_S, EPS, MAX_DT_MS, START_DT_EXTRA_MS, START_DT_PERIOD_S,
     MembershipConfig, default_initdead_ms, field, is_int, ms,
 )
-from pyha.cluster.seqtrack import (
-    DUPLICATE, GAP, LATE, OLD, RESET, SendHistory, SeqTrack,
-)
+from pyha.cluster.membership_generations import AGAIN, RESTARTED
+from pyha.cluster.membership_peers import IllegalTransition, Peer
+from pyha.cluster.membership_pings import Pings
+from pyha.cluster.seqtrack import DUPLICATE, GAP, LATE, OLD, RESET, SendHistory
+
+# Importers name these as `pyha.cluster.membership.X`; they live in the modules above.
+__all__ = ("Membership", "MembershipConfig", "IllegalTransition", "COUNTERS", "PROTOCOL_VERSION",
+           "default_initdead_ms")
 
 PROTOCOL_VERSION = "1"
 _MAX_BAD_NAMES_LOGGED = 32
-
-
-# Legal node transitions: new state -> states it may come from.  Anything else is a bug.
-_NODE_FROM = {
-    NODE_UP: (NODE_NEVER, NODE_DEAD, NODE_LEFT),
-    NODE_DEAD: (NODE_NEVER, NODE_UP, NODE_LEFT),
-    NODE_LEFT: (NODE_NEVER, NODE_UP, NODE_DEAD),
-}
-_LINK_FROM = {
-    LINK_UP: (LINK_INIT, LINK_DEAD),
-    LINK_DEAD: (LINK_INIT, LINK_UP),
-}
-_PING_FROM = {
-    PING_UP: (PING_NEVER, PING_DEAD),
-    PING_DEAD: (PING_NEVER, PING_UP),
-}
-
-
-class IllegalTransition(AssertionError):
-    """A state change from a state it cannot come from: a bug, so it shouts."""
-
-
-class _Link(object):
-    __slots__ = ("medium", "state", "last_heard")
-
-    def __init__(self, medium):
-        self.medium = medium
-        self.state = LINK_INIT
-        self.last_heard = None  # type: Optional[float]
-
-
-class _Peer(object):
-    """Everything we know about one other normal node."""
-
-    def __init__(self, name, media, ack_trigger):
-        self.name = name
-        self.state = NODE_NEVER
-        self.status = None        # type: Optional[str]  # its last `st`
-        self.last_heard = None    # type: Optional[float]  # last fresh status
-        self.warned = False
-        self.generation = None    # type: Optional[int]
-        self.status_seq = 0       # seq of the newest status we used
-        self.dt_ms = None         # type: Optional[int]  # advertised dead time
-        self.acked = 0            # highest of OUR seqs it acknowledged
-        self.restarted = False    # new generation seen, no status from it used yet
-        self.gen_heard = None     # type: Optional[float]  # last one accepted
-        self.pending = None       # type: Optional[Tuple[Heard, float]]  # another generation, seen once
-        self.previous = None      # type: Optional[_Incarnation]  # the one before the last restart
-        self.track = SeqTrack(ack_trigger)
-        self.links = OrderedDict((m, _Link(m)) for m in media)
-        self.reason = "not heard yet"
-
-
-class _Incarnation(object):
-    """What is kept of a peer's generation after it restarted: enough to reject replays
-    of its packets, to see it keep talking, and to go back to it."""
-
-    __slots__ = ("generation", "track", "status_seq", "dt_ms", "acked", "last")
-
-    def __init__(self, peer):
-        # type: (_Peer) -> None
-        self.generation = peer.generation  # type: int
-        self.track = peer.track
-        self.track.drop_missing()  # nothing is asked of it any more
-        self.status_seq = peer.status_seq
-        self.dt_ms = peer.dt_ms
-        self.acked = peer.acked
-        self.last = peer.gen_heard  # type: Optional[float]
-
-
-class _Ping(object):
-    """A ping node (members = itself) or a ping group (up while any member answers)."""
-
-    def __init__(self, name, members, group):
-        self.name = name
-        self.members = tuple(members)
-        self.group = group
-        self.state = PING_NEVER
-        self.last_heard = None  # type: Optional[float]
-        self.last_member = None  # type: Optional[str]
-        self.reason = "not heard yet"
 
 
 class Membership(object):
@@ -177,14 +68,10 @@ class Membership(object):
         self._keepalive_s = config.keepalive_ms / 1000.0
         self._warn_s = config.warntime_ms / 1000.0
         self._rexmit_s = config.max_rexmit_delay_ms / 1000.0
-        self._peers = OrderedDict()  # type: Dict[str, _Peer]
+        self._peers = OrderedDict()  # type: Dict[str, Peer]
         for name in config.peers:
-            self._peers[name] = _Peer(name, config.media, self._rand(0, 9))
-        self._pings = OrderedDict()  # type: Dict[str, _Ping]
-        for addr in config.ping_nodes:
-            self._pings[addr] = _Ping(addr, (addr,), False)
-        for gname, members in config.ping_groups.items():
-            self._pings[gname] = _Ping(gname, members, True)
+            self._peers[name] = Peer(name, config.media, self._rand(0, 9), self._count)
+        self._pings = Pings(config)
         self._history = SendHistory(config.max_rexmit_delay_ms)
         self.counters = OrderedDict((name, 0) for name in COUNTERS)  # type: Dict[str, int]
         self._bad_names = set()  # type: set
@@ -227,10 +114,10 @@ class Membership(object):
         return now
 
     def _dead_ms(self, peer):
-        # type: (_Peer) -> int
+        # type: (Peer) -> int
         if not self._comm_up:
             return self.config.initdead_ms
-        return peer.dt_ms if peer.dt_ms is not None else self.config.deadtime_ms
+        return peer.cur.dt_ms if peer.cur.dt_ms is not None else self.config.deadtime_ms
 
     def _ping_dead_ms(self):
         # type: () -> int
@@ -246,43 +133,6 @@ class Membership(object):
         return self._started_at if last_heard is None else last_heard
 
     # --- transitions (the only places states change) ---------------------------------
-
-    def _node_to(self, peer, new, reason, out, level=INFO):
-        # type: (_Peer, str, str, List[Any], str) -> None
-        """Change a node's state; the reason is logged (it starts with heartbeat's wording)."""
-        if peer.state not in _NODE_FROM[new]:
-            raise IllegalTransition("node %s: %s -> %s (%s)" % (peer.name, peer.state, new, reason))
-        peer.state = new
-        peer.reason = reason
-        out.append(Log(level, reason))
-
-    def _link_to(self, peer, link, new, reason, out):
-        # type: (_Peer, _Link, str, str, List[Any]) -> None
-        if link.state not in _LINK_FROM[new]:
-            raise IllegalTransition("link %s:%s: %s -> %s" % (peer.name, link.medium, link.state, new))
-        link.state = new
-        out.append(Log(INFO, "Link %s:%s %s." % (peer.name, link.medium, new)))
-        out.append(Log(DEBUG, reason))
-        if new == LINK_UP:
-            out.append(LinkUp(peer.name, link.medium, reason))
-        else:
-            out.append(LinkDead(peer.name, link.medium, reason))
-
-    def _ping_to(self, ping, new, reason, out):
-        # type: (_Ping, str, str, List[Any]) -> None
-        if ping.state not in _PING_FROM[new]:
-            raise IllegalTransition("ping %s: %s -> %s" % (ping.name, ping.state, new))
-        ping.state = new
-        ping.reason = reason
-        out.append(Log(DEBUG, reason))
-        if new == PING_UP:
-            out.append(Log(INFO, "Link %s:%s up." % (ping.name, ping.name)))
-            out.append(Log(INFO, "Status update for node %s: status ping" % ping.name))
-            out.append(PingUp(ping.name, reason))
-        else:
-            out.append(Log(WARNING, "node %s: is dead" % ping.name))
-            out.append(Log(INFO, "Link %s:%s dead." % (ping.name, ping.name)))
-            out.append(PingDead(ping.name, reason))
 
     def _set_local_status(self, now, status, reason, out):
         # type: (float, str, str, List[Any]) -> None
@@ -323,7 +173,7 @@ class Membership(object):
             ("dt", "%x" % self._advertised_dt_ms()), ("protocol", PROTOCOL_VERSION)])))
 
     def _send_ack(self, peer, seq, out):
-        # type: (_Peer, int, List[Any]) -> None
+        # type: (Peer, int, List[Any]) -> None
         if not self._flow_control:
             return
         self._count("acks_sent")
@@ -353,7 +203,7 @@ class Membership(object):
         self._next_status_at = now + self._keepalive_s
         out.append(Log(INFO, "Membership of %s starting: peers [%s], media [%s], ping [%s]" % (
             self.config.local, " ".join(self.config.peers), " ".join(self.config.media),
-            " ".join(self._pings))))
+            " ".join(self._pings.by_name))))
         self._send_status(now, out)
         self._set_local_status(now, LOCAL_UP, "started", out)
         self._check_comm_up(now, out)
@@ -398,19 +248,11 @@ class Membership(object):
             for link in peer.links.values():
                 if link.state != LINK_DEAD:
                     cands.append(self._ref(link.last_heard) + dead_s + DEADLINE_SLACK_S)
-            when = peer.track.next_rexmit()
+            when = peer.cur.track.next_rexmit()
             if when is not None:
                 cands.append(when)
-            if peer.pending is not None:
-                cands.append(peer.pending[1] + dead_s + DEADLINE_SLACK_S)
-            prev = peer.previous
-            if prev is not None and prev.last is not None and peer.gen_heard is not None \
-                    and prev.last > peer.gen_heard:
-                cands.append(peer.gen_heard + dead_s + DEADLINE_SLACK_S)
-        ping_dead_s = self._ping_dead_ms() / 1000.0
-        for ping in self._pings.values():
-            if ping.state != PING_DEAD:
-                cands.append(self._ref(ping.last_heard) + ping_dead_s + DEADLINE_SLACK_S)
+            cands += peer.gens.deadlines(dead_s)
+        cands += self._pings.deadlines(self._ping_dead_ms(), self._started_at)
         return max(now, min(cands))
 
     def ping_reply(self, event):
@@ -418,7 +260,8 @@ class Membership(object):
         out = self.start(event.now)
         now = self._clock(event.now)
         self._expire(now, out)
-        self._on_ping(now, event.target, out)
+        if not self._pings.reply(now, event.target, out):
+            self._count("unknown_ping")
         self._check_comm_up(now, out)
         return out
 
@@ -450,8 +293,8 @@ class Membership(object):
             if medium in self._local_links:
                 self._local_links[medium] = now
             return
-        if t == "NS_st" and self._matching_pings(h.src):
-            self._on_ping(now, h.src, out)
+        if t == "NS_st" and self._pings.matching(h.src):
+            self._pings.reply(now, h.src, out)
             return
         peer = self._peers.get(src)
         if peer is None:
@@ -466,17 +309,12 @@ class Membership(object):
             self._on_sequenced(now, peer, medium, t, h, fields, out)
 
     def _touch_link(self, now, peer, medium, out):
-        # type: (float, _Peer, Optional[str], List[Any]) -> None
-        link = peer.links.get(medium) if medium is not None else None
-        if link is None:
+        # type: (float, Peer, Optional[str], List[Any]) -> None
+        if not peer.touch(now, medium, out):
             self._count("unknown_medium")
-            return
-        link.last_heard = now
-        if link.state != LINK_UP:
-            self._link_to(peer, link, LINK_UP, "heard %s on %s" % (peer.name, medium), out)
 
     def _on_sequenced(self, now, peer, medium, t, h, fields, out):
-        # type: (float, _Peer, Optional[str], str, Heard, Dict[str, Any], List[Any]) -> None
+        # type: (float, Peer, Optional[str], str, Heard, Dict[str, Any], List[Any]) -> None
         seq, hg, ts = h.seq, h.hg, h.ts
         if not is_int(seq) or seq <= 0:
             self._count("bad_seq")
@@ -490,29 +328,29 @@ class Membership(object):
             self._count("bad_ts")
             out.append(Log(ERROR, "should_drop_message: bad timestamp from %s" % peer.name))
             return
-        gen = peer.generation
+        gen = peer.cur.generation
         if gen is not None and hg != gen:
             self._other_generation(now, peer, h, out)
             return
         heal = False
         if gen is None:
-            peer.generation = hg  # first contact: nothing to compare with (as heartbeat)
-        elif t == "status" and peer.state == NODE_DEAD and not peer.restarted:
-            if seq <= peer.status_seq:
+            peer.cur.generation = hg  # first contact: nothing to compare with (as heartbeat)
+        elif t == "status" and peer.state == NODE_DEAD and not peer.gens.restarted:
+            if seq <= peer.cur.status_seq:
                 self._count("stale_status")
                 return
             heal = True
         self._accept(now, peer, medium, t, h, fields, heal, False, out)
 
     def _accept(self, now, peer, medium, t, h, fields, heal, restart, out):
-        # type: (float, _Peer, Optional[str], str, Heard, Dict[str, Any], bool, bool, List[Any]) -> None
+        # type: (float, Peer, Optional[str], str, Heard, Dict[str, Any], bool, bool, List[Any]) -> None
         """A sequenced packet of the peer's current generation."""
         seq = h.seq
         is_status = t == "status"
         dest = field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
-        prev_last = peer.track.last_seq
-        receipt = peer.track.receive(seq)
+        prev_last = peer.cur.track.last_seq
+        receipt = peer.cur.track.receive(seq)
         # Any authentic packet proves its link works, even a copy we already have (heartbeat
         # ignores older copies; a second link slower than the message rate would look dead).
         self._touch_link(now, peer, medium, out)
@@ -523,7 +361,7 @@ class Membership(object):
         if verdict == OLD:
             self._count("old_duplicate")
             return
-        peer.gen_heard = now
+        peer.cur.last = now
         if verdict in (GAP, RESET):
             nlost = seq - prev_last - 1
             out.append(Log(WARNING, "%d lost packet(s) for [%s] [%d:%d]" % (nlost, peer.name, prev_last, seq)))
@@ -533,7 +371,7 @@ class Membership(object):
             else:
                 self._count("lost_packets", len(receipt.lost))
                 for missing in receipt.lost:
-                    peer.track.schedule_rexmit(missing, now + self._first_rexmit_delay_s())
+                    peer.cur.track.schedule_rexmit(missing, now + self._first_rexmit_delay_s())
         elif verdict == LATE:
             self._count("late_packets")
             if receipt.gap_closed:
@@ -566,124 +404,30 @@ class Membership(object):
         return self._rand(low, top) / 1000.0
 
     def _other_generation(self, now, peer, h, out):
-        # type: (float, _Peer, Heard, List[Any]) -> None
-        """A packet whose generation is not the current one (see the module docstring)."""
-        hg, seq = h.hg, h.seq
-        prev = peer.previous
-        if prev is not None and hg == prev.generation:
-            self._previous_generation(now, peer, h, out)
-            return
-        if hg < peer.generation:
-            self._count("replay")
-            out.append(Log(ERROR, "should_drop_message: attempted replay attack [%s]? "
-                                  "[gen = %d, curgen = %d]" % (peer.name, hg, peer.generation)))
-            return
-        pending = peer.pending
-        if pending is None or pending[0].hg != hg:
-            # One packet proves nothing: it waits for a second one of its generation.
-            # (Genuine peers start with a burst of status messages; so does pyha.)
-            self._count("generations_pending")
-            peer.pending = (h, now)
-            out.append(Log(WARNING, "node %s sends generation %d (current %d): taken as a restart "
-                                    "when another packet of it follows" % (peer.name, hg, peer.generation)))
-            return
-        first = pending[0]
-        if first.seq == seq:
-            self._count("duplicate")  # the same packet again (another link)
-            return
-        peer.pending = None
-        self._restart(now, peer, hg, out)
-        for pkt in sorted((first, h), key=lambda x: x.seq):
+        # type: (float, Peer, Heard, List[Any]) -> None
+        """A packet whose generation is not the current one (`Generations.other` decides)."""
+        what, packets = peer.gens.other(now, h, self._dead_ms(peer) / 1000.0, out)
+        for pkt in packets:
             fields = pkt.fields if isinstance(pkt.fields, dict) else {}
             medium = pkt.medium if isinstance(pkt.medium, str) else None
-            self._accept(now, peer, medium, pkt.t, pkt, fields, False, True, out)
-
-    def _previous_generation(self, now, peer, h, out):
-        # type: (float, _Peer, Heard, List[Any]) -> None
-        """A packet of the incarnation before the last restart: newer ones keep the node
-        alive (its restart may have been bogus) but are not delivered."""
-        prev = peer.previous
-        dead_s = self._dead_ms(peer) / 1000.0
-        if prev.last is not None and now - prev.last > dead_s + EPS:
-            # It stopped talking long ago: a real restart, so this is a replay.
-            peer.previous = None
-            self._other_generation(now, peer, h, out)
-            return
-        if self._revert_due(now, peer, talking=True):
-            self._revert(now, peer, out)
-            self._on_sequenced(now, peer, h.medium if isinstance(h.medium, str) else None, h.t, h,
-                               h.fields if isinstance(h.fields, dict) else {}, out)
-            return
-        last = prev.track.last_seq
-        if last is not None and h.seq <= last:
-            # Only newer than anything seen of it: a replay of its old packets stays old.
-            self._count("duplicate" if h.seq == last else "old_duplicate")
-            return
-        prev.track.last_seq = h.seq
-        prev.last = now
-        self._count("previous_generation")
-        self._touch_link(now, peer, h.medium if isinstance(h.medium, str) else None, out)
-        if h.t == "status" and h.seq > prev.status_seq and peer.state == NODE_UP:
-            prev.status_seq = h.seq
-            peer.last_heard = now
-            peer.warned = False
-
-    def _revert_due(self, now, peer, talking=False):
-        # type: (float, _Peer, bool) -> bool
-        """Has the current generation been silent for the dead time while the previous one
-        talked since (or `talking` now)?"""
-        prev = peer.previous
-        if prev is None or peer.gen_heard is None:
-            return False
-        if now - peer.gen_heard <= self._dead_ms(peer) / 1000.0 + EPS:
-            return False
-        return talking or (prev.last is not None and prev.last > peer.gen_heard)
-
-    def _revert(self, now, peer, out):
-        # type: (float, _Peer, List[Any]) -> None
-        prev = peer.previous
-        bogus = peer.generation
-        self._count("generation_reverts")
-        reason = ("generation %d from node %s was not followed by any packet for %d ms while "
-                  "generation %d kept talking: back to %d" % (
-                      bogus, peer.name, ms(now - peer.gen_heard), prev.generation, prev.generation))
-        out.append(Log(CRITICAL, reason))
-        peer.generation = prev.generation
-        peer.track = prev.track
-        peer.status_seq = prev.status_seq
-        peer.dt_ms = prev.dt_ms
-        peer.acked = prev.acked
-        peer.gen_heard = prev.last
-        peer.previous = None
-        peer.restarted = False
-        # What the manager learnt from the bogus generation is void: to it this is one
-        # more restart of the peer (it forgets what the peer holds and reports to it).
-        out.append(NodeRestarted(peer.name, bogus, prev.generation, reason))
-
-    def _restart(self, now, peer, hg, out):
-        # type: (float, _Peer, int, List[Any]) -> None
-        old = peer.generation
-        self._count("restarts")
-        reason = "Heartbeat restart on node %s (generation %d -> %d)" % (peer.name, old, hg)
-        out.append(Log(INFO, "Heartbeat restart on node %s" % peer.name))
-        peer.previous = _Incarnation(peer)
-        peer.track = SeqTrack(peer.track.ack_trigger)
-        peer.generation = hg
-        peer.gen_heard = now
-        peer.status_seq = 0
-        peer.dt_ms = None
-        peer.acked = 0
-        peer.restarted = True
-        out.append(NodeRestarted(peer.name, old, hg, reason))
+            if what == RESTARTED:
+                self._accept(now, peer, medium, pkt.t, pkt, fields, False, True, out)
+            elif what == AGAIN:
+                self._on_sequenced(now, peer, medium, pkt.t, pkt, fields, out)
+            else:  # PREVIOUS: its link works, and a newer status keeps the node alive
+                self._touch_link(now, peer, medium, out)
+                if pkt.t == "status" and peer.state == NODE_UP and peer.gens.previous_status(pkt.seq):
+                    peer.last_heard = now
+                    peer.warned = False
 
     def _on_status(self, now, peer, medium, seq, fields, heal, restart, out):
-        # type: (float, _Peer, Optional[str], int, Dict[str, Any], bool, bool, List[Any]) -> None
+        # type: (float, Peer, Optional[str], int, Dict[str, Any], bool, bool, List[Any]) -> None
         st = field(fields, "st")
         if st is None or not st:
             self._count("bad_status")
             out.append(Log(ERROR, "HBDoMsg_T_STATUS: status update without st field from %s" % peer.name))
             return
-        if seq <= peer.status_seq:
+        if seq <= peer.cur.status_seq:
             # A late copy of an older status (e.g. a retransmission): no news.
             self._count("stale_status")
             return
@@ -696,33 +440,33 @@ class Membership(object):
                 self._count("bad_field")
                 out.append(Log(WARNING, "ignoring bad dt %r from %s" % (fields.get("dt"), peer.name)))
             else:
-                peer.dt_ms = dt
+                peer.cur.dt_ms = dt
         if peer.state == NODE_UP and peer.last_heard is not None:
             interval = ms(now - peer.last_heard)
             if interval > self.config.warntime_ms:
                 out.append(Log(WARNING, "Late heartbeat: Node %s: interval %d ms" % (peer.name, interval)))
         previous = peer.state
-        restart = restart or peer.restarted
-        peer.restarted = False
+        restart = restart or peer.gens.restarted
+        peer.gens.restarted = False
         peer.last_heard = now
         peer.warned = False
-        peer.status_seq = seq
+        peer.cur.status_seq = seq
         if previous in (NODE_NEVER, NODE_DEAD) or (previous == NODE_LEFT and restart):
             if heal:
                 self._count("partition_heals")
                 reason = "Cluster node %s returning after partition." % peer.name
-                self._node_to(peer, NODE_UP, reason, out, CRITICAL)
+                peer.change(NODE_UP, reason, out, CRITICAL)
                 out.append(Log(WARNING, "Deadtime value may be too small."))
                 out.append(PartitionHealed(peer.name, reason))
             elif restart:
                 reason = "node %s restarted (generation %d) and is up, status %s" % (
-                    peer.name, peer.generation, st)
+                    peer.name, peer.cur.generation, st)
             elif previous == NODE_NEVER:
                 reason = "node %s: first heartbeat on %s, status %s" % (peer.name, medium, st)
             else:
                 reason = "node %s: first heartbeat (declared dead at start-up), status %s" % (peer.name, st)
             if not heal:
-                self._node_to(peer, NODE_UP, reason, out)
+                peer.change(NODE_UP, reason, out)
             out.append(NodeUp(peer.name, st, reason))
         if st != peer.status:
             peer.status = st
@@ -730,15 +474,15 @@ class Membership(object):
             out.append(NodeStatus(peer.name, st, "node %s advertises status %s" % (peer.name, st)))
 
     def _on_shutdone(self, peer, out):
-        # type: (_Peer, List[Any]) -> None
+        # type: (Peer, List[Any]) -> None
         if peer.state == NODE_LEFT:
             return
         reason = "Received shutdown notice from '%s'." % peer.name
-        self._node_to(peer, NODE_LEFT, reason, out)
+        peer.change(NODE_LEFT, reason, out)
         out.append(NodeLeft(peer.name, reason))
 
     def _on_ns(self, now, peer, medium, t, fields, out):
-        # type: (float, _Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
+        # type: (float, Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
         dest = field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
         if t == "NS_nak_rexmit":
@@ -752,7 +496,7 @@ class Membership(object):
             if to_us:
                 self._count("naks_received")
                 out.append(Log(ERROR, "Irretrievably lost packet: node %s seq %d" % (peer.name, nseq)))
-            was_missing, ack, closed = peer.track.forget(nseq)
+            was_missing, ack, closed = peer.cur.track.forget(nseq)
             if was_missing and closed:
                 out.append(Log(INFO, "No pkts missing from %s!" % peer.name))
             if ack is not None:
@@ -768,14 +512,14 @@ class Membership(object):
                 self._count("bad_field")
                 return
             self._count("acks_received")
-            peer.acked = max(peer.acked, ackseq)
+            peer.cur.acked = max(peer.cur.acked, ackseq)
         elif t == "NS_rexmit":
             self._answer_rexmit(now, peer, fields, out)
         else:
             self._count("ns_ignored")
 
     def _answer_rexmit(self, now, peer, fields, out):
-        # type: (float, _Peer, Dict[str, Any], List[Any]) -> None
+        # type: (float, Peer, Dict[str, Any], List[Any]) -> None
         first = parse_dec(field(fields, "firstseq"))
         last = parse_dec(field(fields, "lastseq"))
         if first is None or last is None or first <= 0 or last <= 0 or first > last:
@@ -784,7 +528,7 @@ class Membership(object):
                 peer.name, fields.get("firstseq"), fields.get("lastseq"))))
             return
         self._count("rexmit_requests_received")
-        ans = self._history.answer(now, first, last, peer.acked)
+        ans = self._history.answer(now, first, last, peer.cur.acked)
         for seq, payload in ans.resend:
             self._count("retransmitted")
             out.append(Retransmit(seq, payload, peer.name))
@@ -794,26 +538,6 @@ class Membership(object):
                 ("t", "NS_nak_rexmit"), ("firstseq", "%x" % seq), ("dest", peer.name), ("info", why)])))
         if ans.too_high is not None:
             out.append(Log(WARNING, "Rexmit of seq %d requested. %d is max." % (ans.too_high, self._history.hiseq)))
-
-    def _matching_pings(self, target):
-        # type: (Any) -> List[_Ping]
-        if not isinstance(target, str):
-            return []
-        return [p for p in self._pings.values() if target == p.name or target in p.members]
-
-    def _on_ping(self, now, target, out):
-        # type: (float, Any, List[Any]) -> None
-        pings = self._matching_pings(target)
-        if not pings:
-            self._count("unknown_ping")
-            return
-        for ping in pings:
-            ping.last_heard = now
-            ping.last_member = target
-            if ping.state != PING_UP:
-                what = "ping group %s answers (member %s)" % (ping.name, target) if ping.group \
-                    else "ping node %s answers" % ping.name
-                self._ping_to(ping, PING_UP, what, out)
 
     # --- time ----------------------------------------------------------------------------
 
@@ -825,7 +549,7 @@ class Membership(object):
         for peer in self._peers.values():
             dead_ms = self._dead_ms(peer)
             dead_s = dead_ms / 1000.0
-            self._expire_generations(now, peer, dead_s, out)
+            peer.gens.expire(now, dead_s, self._started_at, out)
             if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
                 silence = now - self._ref(peer.last_heard)
                 if silence > dead_s + EPS:
@@ -847,42 +571,12 @@ class Membership(object):
                     else:
                         why = "link %s:%s silent for %d ms (> %d ms)" % (
                             peer.name, link.medium, ms(silence), dead_ms)
-                    self._link_to(peer, link, LINK_DEAD, why, out)
-        ping_dead_ms = self._ping_dead_ms()
-        for ping in self._pings.values():
-            if ping.state == PING_DEAD:
-                continue
-            silence = now - self._ref(ping.last_heard)
-            if silence > ping_dead_ms / 1000.0 + EPS:
-                if ping.state == PING_NEVER:
-                    why = "ping %s %s never answered within %d ms" % (
-                        "group" if ping.group else "node", ping.name, ping_dead_ms)
-                else:
-                    why = "ping %s %s silent for %d ms (> deadping %d ms)" % (
-                        "group" if ping.group else "node", ping.name, ms(silence), ping_dead_ms)
-                self._ping_to(ping, PING_DEAD, why, out)
+                    peer.link_to(link, LINK_DEAD, why, out)
+        self._pings.expire(now, self._ping_dead_ms(), self._started_at, out)
         self._check_comm_up(now, out)
 
-    def _expire_generations(self, now, peer, dead_s, out):
-        # type: (float, _Peer, float, List[Any]) -> None
-        """A generation seen once and nothing more within the dead time is ignored; a new
-        one silent for the dead time while the previous one talks is undone."""
-        if peer.pending is not None and now - peer.pending[1] > dead_s + EPS:
-            first, at = peer.pending
-            peer.pending = None
-            self._count("bogus_generations")
-            talked = peer.gen_heard is not None and peer.gen_heard > at
-            out.append(Log(ERROR, "generation %d from node %s was not followed by any packet for %d ms%s: "
-                                  "ignored" % (first.hg, peer.name, ms(now - at),
-                                               " while generation %d kept talking" % peer.generation
-                                               if talked else "")))
-        if self._revert_due(now, peer):
-            self._revert(now, peer, out)
-        elif peer.previous is not None and now - self._ref(peer.previous.last) > dead_s + EPS:
-            peer.previous = None  # a real restart: the old incarnation has stopped
-
     def _node_dies(self, peer, silence, dead_ms, out):
-        # type: (_Peer, float, int, List[Any]) -> None
+        # type: (Peer, float, int, List[Any]) -> None
         graceful = peer.state == NODE_LEFT
         if peer.state == NODE_NEVER:
             reason = "node %s: is dead (never heard within initdead %d ms)" % (peer.name, dead_ms)
@@ -892,26 +586,26 @@ class Membership(object):
         else:
             reason = "node %s: is dead (silent for %d ms on all links, dead time %d ms)" % (
                 peer.name, ms(silence), dead_ms)
-        self._node_to(peer, NODE_DEAD, reason, out, WARNING)
+        peer.change(NODE_DEAD, reason, out, WARNING)
         out.append(NodeDead(peer.name, reason, graceful))
         peer.status = "dead"
         peer.warned = False
         # Like heartbeat: a node that comes back starts a fresh sequence history, so no
         # retransmissions are asked for what was sent during the silence.
-        peer.track.reset()
+        peer.cur.track.reset()
 
     def _fire_rexmits(self, now, out):
         # type: (float, List[Any]) -> None
         for peer in self._peers.values():
-            for seq in peer.track.due_rexmits(now + EPS):
+            for seq in peer.cur.track.due_rexmits(now + EPS):
                 if peer.state != NODE_UP:
-                    peer.track.cancel_rexmit(seq)  # only ask peers that are up (spec 1.10)
+                    peer.cur.track.cancel_rexmit(seq)  # only ask peers that are up (spec 1.10)
                     continue
                 self._count("rexmit_requests_sent")
                 out.append(self.send(OrderedDict([
                     ("t", "NS_rexmit"), ("dest", peer.name),
                     ("firstseq", "%d" % seq), ("lastseq", "%d" % seq)])))
-                peer.track.schedule_rexmit(seq, now + self._rexmit_s)
+                peer.cur.track.schedule_rexmit(seq, now + self._rexmit_s)
 
     def _check_comm_up(self, now, out):
         # type: (float, List[Any]) -> None
@@ -919,12 +613,12 @@ class Membership(object):
             return
         if any(p.state == NODE_NEVER for p in self._peers.values()):
             return
-        if any(p.state == PING_NEVER for p in self._pings.values()):
+        if self._pings.names_in(PING_NEVER):
             return
         heard = [p.name for p in self._peers.values() if p.state != NODE_DEAD]
         dead = [p.name for p in self._peers.values() if p.state == NODE_DEAD]
-        heard += [p.name for p in self._pings.values() if p.state == PING_UP]
-        dead += [p.name for p in self._pings.values() if p.state == PING_DEAD]
+        heard += self._pings.names_in(PING_UP)
+        dead += self._pings.names_in(PING_DEAD)
         reason = "communication is up: heard from [%s], declared dead [%s]" % (
             " ".join(heard), " ".join(dead))
         self._comm_up = True
@@ -970,7 +664,7 @@ class Membership(object):
 
     def ping_state(self, name):
         # type: (str) -> str
-        return self._pings[name].state
+        return self._pings.by_name[name].state
 
     def nodes_in(self, state):
         # type: (str) -> List[str]
@@ -986,37 +680,27 @@ class Membership(object):
 
         nodes = OrderedDict()  # type: Dict[str, Any]
         for peer in self._peers.values():
-            seqinfo = peer.track.snapshot()
-            seqinfo["peer_acked"] = peer.acked
-            seqinfo["our_unacked"] = max(0, self._history.hiseq - peer.acked)
-            seqinfo["last_status_seq"] = peer.status_seq
+            seqinfo = peer.cur.track.snapshot()
+            seqinfo["peer_acked"] = peer.cur.acked
+            seqinfo["our_unacked"] = max(0, self._history.hiseq - peer.cur.acked)
+            seqinfo["last_status_seq"] = peer.cur.status_seq
             nodes[peer.name] = {
                 "state": peer.state,
                 "status": peer.status,
                 "reason": peer.reason,
                 "last_heard": peer.last_heard,
                 "silence_ms": silence(peer.last_heard),
-                "generation": peer.generation,
-                "pending_generation": peer.pending[0].hg if peer.pending is not None else None,
-                "previous_generation": peer.previous.generation if peer.previous is not None else None,
-                "advertised_dt_ms": peer.dt_ms,
+                "generation": peer.cur.generation,
+                "pending_generation": peer.gens.pending[0].hg if peer.gens.pending is not None else None,
+                "previous_generation": peer.gens.previous.generation if peer.gens.previous is not None else None,
+                "advertised_dt_ms": peer.cur.dt_ms,
                 "dead_time_ms": self._dead_ms(peer),
                 "links": OrderedDict((m, {"state": lk.state, "last_heard": lk.last_heard,
                                           "silence_ms": silence(lk.last_heard)})
                                      for m, lk in peer.links.items()),
                 "seq": seqinfo,
             }
-        pings = OrderedDict()  # type: Dict[str, Any]
-        groups = OrderedDict()  # type: Dict[str, Any]
-        for ping in self._pings.values():
-            info = {"state": ping.state, "reason": ping.reason, "last_heard": ping.last_heard,
-                    "silence_ms": silence(ping.last_heard)}
-            if ping.group:
-                info["members"] = list(ping.members)
-                info["last_member"] = ping.last_member
-                groups[ping.name] = info
-            else:
-                pings[ping.name] = info
+        pings, groups = self._pings.views(silence)
         return {
             "local": {
                 "node": self.config.local,
