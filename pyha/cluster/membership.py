@@ -26,13 +26,11 @@ from typing import Any, Callable, Dict, List, Optional
 
 from pyha.cluster.events import (
     CRITICAL, DEBUG, ERROR, INFO, WARNING,
-    LINK_DEAD, LINK_INIT,
-    LOCAL_ACTIVE, LOCAL_INIT, LOCAL_UP,
+    LINK_DEAD, LOCAL_ACTIVE, LOCAL_INIT, LOCAL_UP,
     NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
     PING_DEAD, PING_NEVER, PING_UP,
-    CommUp, Deliver, Heard, Log, NodeDead, NodeLeft,
-    NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingReply,
-    Retransmit, Send, Tick, parse_dec, parse_hex,
+    CommUp, Deliver, Heard, Log, NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingReply,
+    Send, Tick, parse_hex,
 )
 from pyha.cluster.membership_config import (
     COUNTERS, DEADLINE_SLACK_S, EPS, MAX_DT_MS, START_DT_EXTRA_MS, START_DT_PERIOD_S,
@@ -41,7 +39,8 @@ from pyha.cluster.membership_config import (
 from pyha.cluster.membership_generations import AGAIN, RESTARTED
 from pyha.cluster.membership_peers import IllegalTransition, Peer
 from pyha.cluster.membership_pings import Pings
-from pyha.cluster.seqtrack import DUPLICATE, GAP, LATE, OLD, RESET, SendHistory
+from pyha.cluster.membership_rexmit import Reliability
+from pyha.cluster.seqtrack import DUPLICATE, GAP, LATE, OLD, RESET
 
 # Importers name these as `pyha.cluster.membership.X`; they live in the modules above.
 __all__ = ("Membership", "MembershipConfig", "IllegalTransition", "COUNTERS", "PROTOCOL_VERSION",
@@ -67,12 +66,11 @@ class Membership(object):
             raise TypeError("rng must be a random.Random or a function (a, b) -> int")
         self._keepalive_s = config.keepalive_ms / 1000.0
         self._warn_s = config.warntime_ms / 1000.0
-        self._rexmit_s = config.max_rexmit_delay_ms / 1000.0
         self._peers = OrderedDict()  # type: Dict[str, Peer]
         for name in config.peers:
             self._peers[name] = Peer(name, config.media, self._rand(0, 9), self._count)
         self._pings = Pings(config)
-        self._history = SendHistory(config.max_rexmit_delay_ms)
+        self._sent = Reliability(config, self._count, self._rand)
         self.counters = OrderedDict((name, 0) for name in COUNTERS)  # type: Dict[str, int]
         self._bad_names = set()  # type: set
         self._local_links = OrderedDict((m, None) for m in config.media)  # type: Dict[str, Optional[float]]
@@ -81,7 +79,6 @@ class Membership(object):
         self._local_status = LOCAL_INIT
         self._comm_up = False
         self._comm_reason = "not started"
-        self._flow_control = True
         self._dt_settled = False
         self._next_status_at = None  # type: Optional[float]
         self._last_status_at = None  # type: Optional[float]
@@ -151,19 +148,12 @@ class Membership(object):
         Every sequenced message we send must come through here (the manager's too):
         this machine owns our sequence counter and answers retransmission requests.
         """
-        fields = OrderedDict(fields)
-        if dest is not None and "dest" not in fields:
-            fields["dest"] = dest
-        t = fields.get("t")
-        if not isinstance(t, str) or not t:
-            raise ValueError("message to send has no type: %r" % (dict(fields),))
-        seq = None if t.startswith("NS_") else self._history.next_seq()
-        return Send(dict(fields), fields.get("dest"), seq)
+        return self._sent.send(fields, dest)
 
     def record_sent(self, seq, payload):
         # type: (int, Any) -> None
         """The shell encoded our message `seq` as `payload`: keep it for retransmission."""
-        self._history.record(seq, payload)
+        self._sent.history.record(seq, payload)
 
     def _send_status(self, now, out):
         # type: (float, List[Any]) -> None
@@ -171,13 +161,6 @@ class Membership(object):
         out.append(self.send(OrderedDict([
             ("t", "status"), ("st", self._local_status),
             ("dt", "%x" % self._advertised_dt_ms()), ("protocol", PROTOCOL_VERSION)])))
-
-    def _send_ack(self, peer, seq, out):
-        # type: (Peer, int, List[Any]) -> None
-        if not self._flow_control:
-            return
-        self._count("acks_sent")
-        out.append(self.send(OrderedDict([("t", "NS_ackmsg"), ("dest", peer.name), ("ackseq", "%x" % seq)])))
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -215,7 +198,7 @@ class Membership(object):
         out = self.start(now)
         now = self._clock(now)
         self._expire(now, out)
-        self._fire_rexmits(now, out)
+        self._sent.fire(now, self._peers.values(), out)
         due = False
         if not self._dt_settled and now >= self._started_at + START_DT_PERIOD_S - EPS:
             self._dt_settled = True  # dt changes: heartbeat sends an extra status
@@ -370,21 +353,20 @@ class Membership(object):
                 out.append(Log(ERROR, "lost a lot of packets!"))
             else:
                 self._count("lost_packets", len(receipt.lost))
-                for missing in receipt.lost:
-                    peer.cur.track.schedule_rexmit(missing, now + self._first_rexmit_delay_s())
+                self._sent.missing(now, peer, receipt.lost)
         elif verdict == LATE:
             self._count("late_packets")
             if receipt.gap_closed:
                 out.append(Log(INFO, "No pkts missing from %s!" % peer.name))
         if receipt.ack is not None:
-            self._send_ack(peer, receipt.ack, out)
+            self._sent.ack(peer, receipt.ack, out)
         if not to_us:
             self._count("not_for_us")
             return
         if is_status:
             self._on_status(now, peer, medium, seq, fields, heal, restart, out)
         elif t == "shutdone":
-            self._on_shutdone(peer, out)
+            peer.leaves(out)
         elif t == "reqnodes":
             out.append(Log(DEBUG, "answering reqnodes from %s" % peer.name))
             out.append(self.send(OrderedDict([
@@ -396,12 +378,6 @@ class Membership(object):
             out.append(Log(DEBUG, "repnodes from %s: %r" % (peer.name, field(fields, "nodelist"))))
         else:
             out.append(Deliver(peer.name, t, dict(fields), medium, seq))
-
-    def _first_rexmit_delay_s(self):
-        # type: () -> float
-        top = self.config.max_rexmit_delay_ms
-        low = 0 if top < 100 else 50
-        return self._rand(low, top) / 1000.0
 
     def _other_generation(self, now, peer, h, out):
         # type: (float, Peer, Heard, List[Any]) -> None
@@ -431,8 +407,8 @@ class Membership(object):
             # A late copy of an older status (e.g. a retransmission): no news.
             self._count("stale_status")
             return
-        if self._flow_control and field(fields, "protocol") is None:
-            self._flow_control = False
+        if self._sent.flow_control and field(fields, "protocol") is None:
+            self._sent.flow_control = False
             out.append(Log(INFO, "flow control disabled due to different version heartbeat"))
         if "dt" in fields:
             dt = parse_hex(field(fields, "dt"))
@@ -473,14 +449,6 @@ class Membership(object):
             out.append(Log(INFO, "Status update for node %s: status %s" % (peer.name, st)))
             out.append(NodeStatus(peer.name, st, "node %s advertises status %s" % (peer.name, st)))
 
-    def _on_shutdone(self, peer, out):
-        # type: (Peer, List[Any]) -> None
-        if peer.state == NODE_LEFT:
-            return
-        reason = "Received shutdown notice from '%s'." % peer.name
-        peer.change(NODE_LEFT, reason, out)
-        out.append(NodeLeft(peer.name, reason))
-
     def _on_ns(self, now, peer, medium, t, fields, out):
         # type: (float, Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
         dest = field(fields, "dest")
@@ -488,56 +456,17 @@ class Membership(object):
         if t == "NS_nak_rexmit":
             # Always consumed: whoever asked, that seq will never come (spec 1.10).
             self._touch_link(now, peer, medium, out)
-            nseq = parse_hex(field(fields, "firstseq"))
-            if nseq is None or nseq <= 0:
-                self._count("bad_field")
-                out.append(Log(ERROR, "should_drop_message: bad nak seq number from %s" % peer.name))
-                return
-            if to_us:
-                self._count("naks_received")
-                out.append(Log(ERROR, "Irretrievably lost packet: node %s seq %d" % (peer.name, nseq)))
-            was_missing, ack, closed = peer.cur.track.forget(nseq)
-            if was_missing and closed:
-                out.append(Log(INFO, "No pkts missing from %s!" % peer.name))
-            if ack is not None:
-                self._send_ack(peer, ack, out)
-            return
-        if not to_us:
+            self._sent.on_nak(peer, fields, to_us, out)
+        elif not to_us:
             self._count("ns_not_for_us")
-            return
-        self._touch_link(now, peer, medium, out)
-        if t == "NS_ackmsg":
-            ackseq = parse_hex(field(fields, "ackseq"))
-            if ackseq is None or ackseq <= 0 or ackseq > self._history.hiseq:
-                self._count("bad_field")
-                return
-            self._count("acks_received")
-            peer.cur.acked = max(peer.cur.acked, ackseq)
-        elif t == "NS_rexmit":
-            self._answer_rexmit(now, peer, fields, out)
         else:
-            self._count("ns_ignored")
-
-    def _answer_rexmit(self, now, peer, fields, out):
-        # type: (float, Peer, Dict[str, Any], List[Any]) -> None
-        first = parse_dec(field(fields, "firstseq"))
-        last = parse_dec(field(fields, "lastseq"))
-        if first is None or last is None or first <= 0 or last <= 0 or first > last:
-            self._count("bad_field")
-            out.append(Log(ERROR, "Invalid rexmit seqnos from %s: %r-%r" % (
-                peer.name, fields.get("firstseq"), fields.get("lastseq"))))
-            return
-        self._count("rexmit_requests_received")
-        ans = self._history.answer(now, first, last, peer.cur.acked)
-        for seq, payload in ans.resend:
-            self._count("retransmitted")
-            out.append(Retransmit(seq, payload, peer.name))
-        for seq, why in ans.nak:
-            self._count("naks_sent")
-            out.append(self.send(OrderedDict([
-                ("t", "NS_nak_rexmit"), ("firstseq", "%x" % seq), ("dest", peer.name), ("info", why)])))
-        if ans.too_high is not None:
-            out.append(Log(WARNING, "Rexmit of seq %d requested. %d is max." % (ans.too_high, self._history.hiseq)))
+            self._touch_link(now, peer, medium, out)
+            if t == "NS_ackmsg":
+                self._sent.on_ack(peer, fields)
+            elif t == "NS_rexmit":
+                self._sent.on_rexmit(now, peer, fields, out)
+            else:
+                self._count("ns_ignored")
 
     # --- time ----------------------------------------------------------------------------
 
@@ -553,7 +482,7 @@ class Membership(object):
             if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
                 silence = now - self._ref(peer.last_heard)
                 if silence > dead_s + EPS:
-                    self._node_dies(peer, silence, dead_ms, out)
+                    peer.dies(silence, dead_ms, out)
                 elif (peer.state == NODE_UP and not peer.warned and self._warn_s < dead_s
                       and silence > self._warn_s + EPS):
                     peer.warned = True
@@ -561,51 +490,9 @@ class Membership(object):
                         peer.name, ms(silence), self.config.warntime_ms)
                     out.append(Log(WARNING, reason))
                     out.append(NodeWarn(peer.name, ms(silence), reason))
-            for link in peer.links.values():
-                if link.state == LINK_DEAD:
-                    continue
-                silence = now - self._ref(link.last_heard)
-                if silence > dead_s + EPS:
-                    if link.state == LINK_INIT:
-                        why = "link %s:%s never heard within %d ms" % (peer.name, link.medium, dead_ms)
-                    else:
-                        why = "link %s:%s silent for %d ms (> %d ms)" % (
-                            peer.name, link.medium, ms(silence), dead_ms)
-                    peer.link_to(link, LINK_DEAD, why, out)
+            peer.expire_links(now, dead_ms, self._started_at, out)
         self._pings.expire(now, self._ping_dead_ms(), self._started_at, out)
         self._check_comm_up(now, out)
-
-    def _node_dies(self, peer, silence, dead_ms, out):
-        # type: (Peer, float, int, List[Any]) -> None
-        graceful = peer.state == NODE_LEFT
-        if peer.state == NODE_NEVER:
-            reason = "node %s: is dead (never heard within initdead %d ms)" % (peer.name, dead_ms)
-        elif graceful:
-            reason = "node %s: is dead (silent for %d ms after its shutdown notice)" % (
-                peer.name, ms(silence))
-        else:
-            reason = "node %s: is dead (silent for %d ms on all links, dead time %d ms)" % (
-                peer.name, ms(silence), dead_ms)
-        peer.change(NODE_DEAD, reason, out, WARNING)
-        out.append(NodeDead(peer.name, reason, graceful))
-        peer.status = "dead"
-        peer.warned = False
-        # Like heartbeat: a node that comes back starts a fresh sequence history, so no
-        # retransmissions are asked for what was sent during the silence.
-        peer.cur.track.reset()
-
-    def _fire_rexmits(self, now, out):
-        # type: (float, List[Any]) -> None
-        for peer in self._peers.values():
-            for seq in peer.cur.track.due_rexmits(now + EPS):
-                if peer.state != NODE_UP:
-                    peer.cur.track.cancel_rexmit(seq)  # only ask peers that are up (spec 1.10)
-                    continue
-                self._count("rexmit_requests_sent")
-                out.append(self.send(OrderedDict([
-                    ("t", "NS_rexmit"), ("dest", peer.name),
-                    ("firstseq", "%d" % seq), ("lastseq", "%d" % seq)])))
-                peer.cur.track.schedule_rexmit(seq, now + self._rexmit_s)
 
     def _check_comm_up(self, now, out):
         # type: (float, List[Any]) -> None
@@ -648,7 +535,7 @@ class Membership(object):
     @property
     def flow_control(self):
         # type: () -> bool
-        return self._flow_control
+        return self._sent.flow_control
 
     def node_state(self, name):
         # type: (str) -> str
@@ -678,28 +565,8 @@ class Membership(object):
                 return None
             return max(0, ms(now - self._ref(last)))
 
-        nodes = OrderedDict()  # type: Dict[str, Any]
-        for peer in self._peers.values():
-            seqinfo = peer.cur.track.snapshot()
-            seqinfo["peer_acked"] = peer.cur.acked
-            seqinfo["our_unacked"] = max(0, self._history.hiseq - peer.cur.acked)
-            seqinfo["last_status_seq"] = peer.cur.status_seq
-            nodes[peer.name] = {
-                "state": peer.state,
-                "status": peer.status,
-                "reason": peer.reason,
-                "last_heard": peer.last_heard,
-                "silence_ms": silence(peer.last_heard),
-                "generation": peer.cur.generation,
-                "pending_generation": peer.gens.pending[0].hg if peer.gens.pending is not None else None,
-                "previous_generation": peer.gens.previous.generation if peer.gens.previous is not None else None,
-                "advertised_dt_ms": peer.cur.dt_ms,
-                "dead_time_ms": self._dead_ms(peer),
-                "links": OrderedDict((m, {"state": lk.state, "last_heard": lk.last_heard,
-                                          "silence_ms": silence(lk.last_heard)})
-                                     for m, lk in peer.links.items()),
-                "seq": seqinfo,
-            }
+        hiseq = self._sent.history.hiseq
+        nodes = OrderedDict((p.name, p.view(silence, self._dead_ms(p), hiseq)) for p in self._peers.values())
         pings, groups = self._pings.views(silence)
         return {
             "local": {
@@ -708,9 +575,9 @@ class Membership(object):
                 "started_at": self._started_at,
                 "comm_up": self._comm_up,
                 "comm_reason": self._comm_reason,
-                "flow_control": self._flow_control,
+                "flow_control": self._sent.flow_control,
                 "advertised_dt_ms": self._advertised_dt_ms(),
-                "sent": self._history.snapshot(),
+                "sent": self._sent.history.snapshot(),
                 "links": OrderedDict((m, {"last_heard": t}) for m, t in self._local_links.items()),
             },
             "config": self.config.to_dict(),

@@ -3,7 +3,7 @@
 `Peer` and `Link` are the records the membership machine keeps per configured peer and
 medium.  A state changes only through `Peer.change()` and `Peer.link_to()`, which check it
 against the transition tables (an illegal one is a bug and raises `IllegalTransition`) and
-say it as log lines and notifications.  Per-generation state lives in `peer.gens`
+say it as log lines and notifications; a record also renders itself for the snapshot.  Per-generation state lives in `peer.gens`
 (`membership_generations`).
 
 What it must never do: decide when a node or link dies (that is the machine's timing),
@@ -11,12 +11,13 @@ open sockets, read a clock, or import a third-party library.
 """
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from pyha.cluster.events import (
-    DEBUG, INFO, LINK_DEAD, LINK_INIT, LINK_UP, NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
-    LinkDead, LinkUp, Log,
+    DEBUG, INFO, WARNING, LINK_DEAD, LINK_INIT, LINK_UP, NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
+    LinkDead, LinkUp, Log, NodeDead, NodeLeft,
 )
+from pyha.cluster.membership_config import EPS, ms
 from pyha.cluster.membership_generations import Generations, Incarnation
 
 # Legal transitions: new state -> states it may come from.  Anything else is a bug.
@@ -99,3 +100,72 @@ class Peer(object):
         if link.state != LINK_UP:
             self.link_to(link, LINK_UP, "heard %s on %s" % (self.name, medium), out)
         return True
+
+    def expire_links(self, now, dead_ms, started_at, out):
+        # type: (float, int, float, List[Any]) -> None
+        """Declare dead the links it has not been heard on for `dead_ms`, as of `now`."""
+        for link in self.links.values():
+            if link.state == LINK_DEAD:
+                continue
+            silence = now - (started_at if link.last_heard is None else link.last_heard)
+            if silence > dead_ms / 1000.0 + EPS:
+                if link.state == LINK_INIT:
+                    why = "link %s:%s never heard within %d ms" % (self.name, link.medium, dead_ms)
+                else:
+                    why = "link %s:%s silent for %d ms (> %d ms)" % (
+                        self.name, link.medium, ms(silence), dead_ms)
+                self.link_to(link, LINK_DEAD, why, out)
+
+    def dies(self, silence, dead_ms, out):
+        # type: (float, int, List[Any]) -> None
+        """Silent for longer than its dead time (`silence` in seconds)."""
+        graceful = self.state == NODE_LEFT
+        if self.state == NODE_NEVER:
+            reason = "node %s: is dead (never heard within initdead %d ms)" % (self.name, dead_ms)
+        elif graceful:
+            reason = "node %s: is dead (silent for %d ms after its shutdown notice)" % (
+                self.name, ms(silence))
+        else:
+            reason = "node %s: is dead (silent for %d ms on all links, dead time %d ms)" % (
+                self.name, ms(silence), dead_ms)
+        self.change(NODE_DEAD, reason, out, WARNING)
+        out.append(NodeDead(self.name, reason, graceful))
+        self.status = "dead"
+        self.warned = False
+        # Like heartbeat: a node that comes back starts a fresh sequence history, so no
+        # retransmissions are asked for what was sent during the silence.
+        self.cur.track.reset()
+
+    def leaves(self, out):
+        # type: (List[Any]) -> None
+        """Its `shutdone`: it is leaving on purpose."""
+        if self.state == NODE_LEFT:
+            return
+        reason = "Received shutdown notice from '%s'." % self.name
+        self.change(NODE_LEFT, reason, out)
+        out.append(NodeLeft(self.name, reason))
+
+    def view(self, silence, dead_ms, our_hiseq):
+        # type: (Callable[[Optional[float]], Optional[int]], int, int) -> Dict[str, Any]
+        """Its entry in the status snapshot; `silence(last_heard)` in ms."""
+        gens, cur = self.gens, self.cur
+        seqinfo = cur.track.snapshot()
+        seqinfo["peer_acked"] = cur.acked
+        seqinfo["our_unacked"] = max(0, our_hiseq - cur.acked)
+        seqinfo["last_status_seq"] = cur.status_seq
+        return {
+            "state": self.state,
+            "status": self.status,
+            "reason": self.reason,
+            "last_heard": self.last_heard,
+            "silence_ms": silence(self.last_heard),
+            "generation": cur.generation,
+            "pending_generation": gens.pending[0].hg if gens.pending is not None else None,
+            "previous_generation": gens.previous.generation if gens.previous is not None else None,
+            "advertised_dt_ms": cur.dt_ms,
+            "dead_time_ms": dead_ms,
+            "links": OrderedDict((m, {"state": lk.state, "last_heard": lk.last_heard,
+                                      "silence_ms": silence(lk.last_heard)})
+                                 for m, lk in self.links.items()),
+            "seq": seqinfo,
+        }
