@@ -6,11 +6,18 @@ in seconds) and gets back a list of actions: messages to send, stored messages t
 retransmit, log lines, and notifications (`NodeUp`, `NodeDead`, `LinkDead`, ...), each
 carrying the sentence that explains it.  `next_deadline()` says when to call `tick()`.
 
-What it implements: our status heartbeat (`st`, `dt`, `protocol`), node and link
-liveness from silence, initdead at start-up, the peer's advertised `dt` as its dead
-time, generation numbers (`membership_generations`), healed partitions, per-peer sequence
-tracking with retransmission requests and acknowledgements, answering `NS_rexmit` and
-`reqnodes`, graceful `shutdone`, ping nodes and ping groups, and drop counters.
+What it implements: node and link liveness from silence, initdead at start-up, the
+peer's advertised `dt` as its dead time, healed partitions, answering `reqnodes`, graceful
+`shutdone`, drop counters, and the composition of its parts, each with its own state:
+
+* `membership_config`: `MembershipConfig`, derived timings, counter names, units;
+* `membership_local.OurHeartbeat`: our status heartbeat (`st`, `dt`, `protocol`);
+* `membership_peers.Peer`: one peer, its links and their checked transitions;
+* `membership_generations.Generations`: one peer's generation numbers (replay, restart,
+  a bogus generation pending or undone);
+* `membership_rexmit.Reliability`: our sequence numbers, acks and retransmissions
+  (per-peer sequence tracking is `seqtrack`);
+* `membership_pings.Pings`: ping nodes and ping groups.
 
 What it must never do: open sockets, read any clock (time only comes in as `now`),
 draw randomness from anywhere but the injected generator, start processes or threads,
@@ -25,18 +32,15 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
 from pyha.cluster.events import (
-    CRITICAL, DEBUG, ERROR, INFO, WARNING,
-    LINK_DEAD, LOCAL_ACTIVE, LOCAL_INIT, LOCAL_UP,
-    NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
+    DEBUG, ERROR, INFO, WARNING, LOCAL_ACTIVE, LOCAL_UP, NODE_DEAD, NODE_NEVER, NODE_UP,
     PING_DEAD, PING_NEVER, PING_UP,
-    CommUp, Deliver, Heard, Log, NodeStatus, NodeUp, NodeWarn, PartitionHealed, PingReply,
-    Send, Tick, parse_hex,
+    CommUp, Deliver, Heard, Log, PingReply, Send, Tick, parse_hex,
 )
 from pyha.cluster.membership_config import (
-    COUNTERS, DEADLINE_SLACK_S, EPS, MAX_DT_MS, START_DT_EXTRA_MS, START_DT_PERIOD_S,
-    MembershipConfig, default_initdead_ms, field, is_int, ms,
+    COUNTERS, MAX_DT_MS, MembershipConfig, default_initdead_ms, field, is_int, ms, since,
 )
 from pyha.cluster.membership_generations import AGAIN, RESTARTED
+from pyha.cluster.membership_local import PROTOCOL_VERSION, OurHeartbeat
 from pyha.cluster.membership_peers import IllegalTransition, Peer
 from pyha.cluster.membership_pings import Pings
 from pyha.cluster.membership_rexmit import Reliability
@@ -46,7 +50,6 @@ from pyha.cluster.seqtrack import DUPLICATE, GAP, LATE, OLD, RESET
 __all__ = ("Membership", "MembershipConfig", "IllegalTransition", "COUNTERS", "PROTOCOL_VERSION",
            "default_initdead_ms")
 
-PROTOCOL_VERSION = "1"
 _MAX_BAD_NAMES_LOGGED = 32
 
 
@@ -64,24 +67,18 @@ class Membership(object):
             self._randint = rng
         else:
             raise TypeError("rng must be a random.Random or a function (a, b) -> int")
-        self._keepalive_s = config.keepalive_ms / 1000.0
-        self._warn_s = config.warntime_ms / 1000.0
         self._peers = OrderedDict()  # type: Dict[str, Peer]
         for name in config.peers:
             self._peers[name] = Peer(name, config.media, self._rand(0, 9), self._count)
         self._pings = Pings(config)
         self._sent = Reliability(config, self._count, self._rand)
+        self._local = OurHeartbeat(config, self._sent.send)
         self.counters = OrderedDict((name, 0) for name in COUNTERS)  # type: Dict[str, int]
         self._bad_names = set()  # type: set
         self._local_links = OrderedDict((m, None) for m in config.media)  # type: Dict[str, Optional[float]]
-        self._started_at = None  # type: Optional[float]
         self._now = None  # type: Optional[float]
-        self._local_status = LOCAL_INIT
         self._comm_up = False
         self._comm_reason = "not started"
-        self._dt_settled = False
-        self._next_status_at = None  # type: Optional[float]
-        self._last_status_at = None  # type: Optional[float]
 
     # --- small helpers ----------------------------------------------------------------
 
@@ -120,25 +117,6 @@ class Membership(object):
         # type: () -> int
         return self.config.deadping_ms if self._comm_up else self.config.initdead_ms
 
-    def _advertised_dt_ms(self):
-        # type: () -> int
-        extra = 0 if self._dt_settled else START_DT_EXTRA_MS
-        return self.config.deadtime_ms + extra
-
-    def _ref(self, last_heard):
-        # type: (Optional[float]) -> float
-        return self._started_at if last_heard is None else last_heard
-
-    # --- transitions (the only places states change) ---------------------------------
-
-    def _set_local_status(self, now, status, reason, out):
-        # type: (float, str, str, List[Any]) -> None
-        if status == self._local_status:
-            return
-        self._local_status = status
-        out.append(Log(INFO, "Local status now %s: %s" % (status, reason)))
-        self._send_status(now, out)
-
     # --- outgoing messages -----------------------------------------------------------
 
     def send(self, fields, dest=None):
@@ -154,13 +132,6 @@ class Membership(object):
         # type: (int, Any) -> None
         """The shell encoded our message `seq` as `payload`: keep it for retransmission."""
         self._sent.history.record(seq, payload)
-
-    def _send_status(self, now, out):
-        # type: (float, List[Any]) -> None
-        self._last_status_at = now
-        out.append(self.send(OrderedDict([
-            ("t", "status"), ("st", self._local_status),
-            ("dt", "%x" % self._advertised_dt_ms()), ("protocol", PROTOCOL_VERSION)])))
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -179,16 +150,14 @@ class Membership(object):
         # type: (float) -> List[Any]
         """Begin: status `init` then `up` right away (heartbeat's start burst)."""
         out = []  # type: List[Any]
-        if self._started_at is not None:
+        if self._local.started_at is not None:
             return out
         now = self._clock(now)
-        self._started_at = now
-        self._next_status_at = now + self._keepalive_s
         out.append(Log(INFO, "Membership of %s starting: peers [%s], media [%s], ping [%s]" % (
             self.config.local, " ".join(self.config.peers), " ".join(self.config.media),
             " ".join(self._pings.by_name))))
-        self._send_status(now, out)
-        self._set_local_status(now, LOCAL_UP, "started", out)
+        self._local.start(now, out)
+        self._local.set_status(now, LOCAL_UP, "started", out)
         self._check_comm_up(now, out)
         return out
 
@@ -199,43 +168,18 @@ class Membership(object):
         now = self._clock(now)
         self._expire(now, out)
         self._sent.fire(now, self._peers.values(), out)
-        due = False
-        if not self._dt_settled and now >= self._started_at + START_DT_PERIOD_S - EPS:
-            self._dt_settled = True  # dt changes: heartbeat sends an extra status
-            due = True
-        if now >= self._next_status_at - EPS:
-            due = True
-            self._next_status_at += self._keepalive_s
-            if self._next_status_at <= now:
-                # We were not called for a while: resume the cadence, no burst.
-                self._next_status_at = now + self._keepalive_s
-        if due and self._last_status_at != now:
-            self._send_status(now, out)
+        self._local.tick(now, out)
         return out
 
     def next_deadline(self, now):
         # type: (float) -> float
         """When `tick()` should next be called (monotonic seconds, never before `now`)."""
-        if self._started_at is None:
+        if self._local.started_at is None:
             return now
-        cands = [self._next_status_at]
-        if not self._dt_settled:
-            cands.append(self._started_at + START_DT_PERIOD_S)
+        cands = self._local.deadlines()
         for peer in self._peers.values():
-            dead_s = self._dead_ms(peer) / 1000.0
-            if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
-                ref = self._ref(peer.last_heard)
-                cands.append(ref + dead_s + DEADLINE_SLACK_S)
-                if peer.state == NODE_UP and not peer.warned and self._warn_s < dead_s:
-                    cands.append(ref + self._warn_s + DEADLINE_SLACK_S)
-            for link in peer.links.values():
-                if link.state != LINK_DEAD:
-                    cands.append(self._ref(link.last_heard) + dead_s + DEADLINE_SLACK_S)
-            when = peer.cur.track.next_rexmit()
-            if when is not None:
-                cands.append(when)
-            cands += peer.gens.deadlines(dead_s)
-        cands += self._pings.deadlines(self._ping_dead_ms(), self._started_at)
+            cands += peer.deadlines(self._dead_ms(peer), self.config.warntime_ms, self._local.started_at)
+        cands += self._pings.deadlines(self._ping_dead_ms(), self._local.started_at)
         return max(now, min(cands))
 
     def ping_reply(self, event):
@@ -421,33 +365,7 @@ class Membership(object):
             interval = ms(now - peer.last_heard)
             if interval > self.config.warntime_ms:
                 out.append(Log(WARNING, "Late heartbeat: Node %s: interval %d ms" % (peer.name, interval)))
-        previous = peer.state
-        restart = restart or peer.gens.restarted
-        peer.gens.restarted = False
-        peer.last_heard = now
-        peer.warned = False
-        peer.cur.status_seq = seq
-        if previous in (NODE_NEVER, NODE_DEAD) or (previous == NODE_LEFT and restart):
-            if heal:
-                self._count("partition_heals")
-                reason = "Cluster node %s returning after partition." % peer.name
-                peer.change(NODE_UP, reason, out, CRITICAL)
-                out.append(Log(WARNING, "Deadtime value may be too small."))
-                out.append(PartitionHealed(peer.name, reason))
-            elif restart:
-                reason = "node %s restarted (generation %d) and is up, status %s" % (
-                    peer.name, peer.cur.generation, st)
-            elif previous == NODE_NEVER:
-                reason = "node %s: first heartbeat on %s, status %s" % (peer.name, medium, st)
-            else:
-                reason = "node %s: first heartbeat (declared dead at start-up), status %s" % (peer.name, st)
-            if not heal:
-                peer.change(NODE_UP, reason, out)
-            out.append(NodeUp(peer.name, st, reason))
-        if st != peer.status:
-            peer.status = st
-            out.append(Log(INFO, "Status update for node %s: status %s" % (peer.name, st)))
-            out.append(NodeStatus(peer.name, st, "node %s advertises status %s" % (peer.name, st)))
+        peer.status_heard(now, seq, st, medium, heal, restart, out)
 
     def _on_ns(self, now, peer, medium, t, fields, out):
         # type: (float, Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
@@ -473,30 +391,16 @@ class Membership(object):
     def _expire(self, now, out):
         # type: (float, List[Any]) -> None
         """Declare dead what has been silent too long, as of `now`."""
-        if self._started_at is None:
+        if self._local.started_at is None:
             return
         for peer in self._peers.values():
-            dead_ms = self._dead_ms(peer)
-            dead_s = dead_ms / 1000.0
-            peer.gens.expire(now, dead_s, self._started_at, out)
-            if peer.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
-                silence = now - self._ref(peer.last_heard)
-                if silence > dead_s + EPS:
-                    peer.dies(silence, dead_ms, out)
-                elif (peer.state == NODE_UP and not peer.warned and self._warn_s < dead_s
-                      and silence > self._warn_s + EPS):
-                    peer.warned = True
-                    reason = "Late heartbeat: Node %s: no heartbeat for %d ms (warntime %d ms)" % (
-                        peer.name, ms(silence), self.config.warntime_ms)
-                    out.append(Log(WARNING, reason))
-                    out.append(NodeWarn(peer.name, ms(silence), reason))
-            peer.expire_links(now, dead_ms, self._started_at, out)
-        self._pings.expire(now, self._ping_dead_ms(), self._started_at, out)
+            peer.expire(now, self._dead_ms(peer), self.config.warntime_ms, self._local.started_at, out)
+        self._pings.expire(now, self._ping_dead_ms(), self._local.started_at, out)
         self._check_comm_up(now, out)
 
     def _check_comm_up(self, now, out):
         # type: (float, List[Any]) -> None
-        if self._comm_up or self._started_at is None:
+        if self._comm_up or self._local.started_at is None:
             return
         if any(p.state == NODE_NEVER for p in self._peers.values()):
             return
@@ -512,7 +416,7 @@ class Membership(object):
         self._comm_reason = reason
         out.append(Log(INFO, "Comm_now_up(): updating status to active"))
         out.append(CommUp(reason))
-        self._set_local_status(now, LOCAL_ACTIVE, reason, out)
+        self._local.set_status(now, LOCAL_ACTIVE, reason, out)
 
     # --- reading the state -------------------------------------------------------------------
 
@@ -530,7 +434,7 @@ class Membership(object):
     @property
     def local_status(self):
         # type: () -> str
-        return self._local_status
+        return self._local.status
 
     @property
     def flow_control(self):
@@ -561,9 +465,9 @@ class Membership(object):
         # type: (Optional[float]) -> Dict[str, Any]
         """A JSON-able picture for `pyha status` (times are this machine's monotonic seconds)."""
         def silence(last):
-            if now is None or self._started_at is None:
+            if now is None or self._local.started_at is None:
                 return None
-            return max(0, ms(now - self._ref(last)))
+            return max(0, ms(now - since(last, self._local.started_at)))
 
         hiseq = self._sent.history.hiseq
         nodes = OrderedDict((p.name, p.view(silence, self._dead_ms(p), hiseq)) for p in self._peers.values())
@@ -571,12 +475,12 @@ class Membership(object):
         return {
             "local": {
                 "node": self.config.local,
-                "status": self._local_status,
-                "started_at": self._started_at,
+                "status": self._local.status,
+                "started_at": self._local.started_at,
                 "comm_up": self._comm_up,
                 "comm_reason": self._comm_reason,
                 "flow_control": self._sent.flow_control,
-                "advertised_dt_ms": self._advertised_dt_ms(),
+                "advertised_dt_ms": self._local.advertised_dt_ms(),
                 "sent": self._sent.history.snapshot(),
                 "links": OrderedDict((m, {"last_heard": t}) for m, t in self._local_links.items()),
             },

@@ -171,3 +171,9 @@ def field(fields, name):
 def ms(seconds):
     # type: (float) -> int
     return int(round(seconds * 1000))
+
+
+def since(last_heard, started_at):
+    # type: (Optional[float], float) -> float
+    """Where silence is counted from: the last time heard, or our start if never."""
+    return started_at if last_heard is None else last_heard

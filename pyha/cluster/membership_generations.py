@@ -39,7 +39,7 @@ processes, import a third-party library, or raise on a packet (odd ones are coun
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from pyha.cluster.events import CRITICAL, ERROR, INFO, WARNING, Heard, Log, NodeRestarted
-from pyha.cluster.membership_config import DEADLINE_SLACK_S, EPS, ms
+from pyha.cluster.membership_config import DEADLINE_SLACK_S, EPS, ms, since
 from pyha.cluster.seqtrack import SeqTrack
 
 # What the membership machine does with a packet of another generation than the current.
@@ -155,7 +155,7 @@ class Generations(object):
         prev = self.previous
         if self.revert_due(now, dead_s):
             self._revert(now, out)
-        elif prev is not None and now - (started_at if prev.last is None else prev.last) > dead_s + EPS:
+        elif prev is not None and now - since(prev.last, started_at) > dead_s + EPS:
             self.previous = None  # a real restart: the old incarnation has stopped
 
     def deadlines(self, dead_s):

@@ -14,10 +14,11 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from pyha.cluster.events import (
-    DEBUG, INFO, WARNING, LINK_DEAD, LINK_INIT, LINK_UP, NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
-    LinkDead, LinkUp, Log, NodeDead, NodeLeft,
+    CRITICAL, DEBUG, INFO, WARNING,
+    LINK_DEAD, LINK_INIT, LINK_UP, NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
+    LinkDead, LinkUp, Log, NodeDead, NodeLeft, NodeStatus, NodeUp, NodeWarn, PartitionHealed,
 )
-from pyha.cluster.membership_config import EPS, ms
+from pyha.cluster.membership_config import DEADLINE_SLACK_S, EPS, ms, since
 from pyha.cluster.membership_generations import Generations, Incarnation
 
 # Legal transitions: new state -> states it may come from.  Anything else is a bug.
@@ -59,6 +60,7 @@ class Peer(object):
         self.last_heard = None    # type: Optional[float]  # last fresh status
         self.warned = False
         self.gens = Generations(name, ack_trigger, count)
+        self._count = count
         self.links = OrderedDict((m, Link(m)) for m in media)
         self.reason = "not heard yet"
 
@@ -101,20 +103,83 @@ class Peer(object):
             self.link_to(link, LINK_UP, "heard %s on %s" % (self.name, medium), out)
         return True
 
-    def expire_links(self, now, dead_ms, started_at, out):
-        # type: (float, int, float, List[Any]) -> None
-        """Declare dead the links it has not been heard on for `dead_ms`, as of `now`."""
+    def expire(self, now, dead_ms, warntime_ms, started_at, out):
+        # type: (float, int, int, float, List[Any]) -> None
+        """Declare dead (or late) what of it has been silent too long, as of `now`: its
+        generations, the node, its links."""
+        dead_s, warn_s = dead_ms / 1000.0, warntime_ms / 1000.0
+        self.gens.expire(now, dead_s, started_at, out)
+        if self.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
+            silence = now - since(self.last_heard, started_at)
+            if silence > dead_s + EPS:
+                self.dies(silence, dead_ms, out)
+            elif self.state == NODE_UP and not self.warned and warn_s < dead_s and silence > warn_s + EPS:
+                self.warned = True
+                reason = "Late heartbeat: Node %s: no heartbeat for %d ms (warntime %d ms)" % (
+                    self.name, ms(silence), warntime_ms)
+                out.append(Log(WARNING, reason))
+                out.append(NodeWarn(self.name, ms(silence), reason))
         for link in self.links.values():
             if link.state == LINK_DEAD:
                 continue
-            silence = now - (started_at if link.last_heard is None else link.last_heard)
-            if silence > dead_ms / 1000.0 + EPS:
+            silence = now - since(link.last_heard, started_at)
+            if silence > dead_s + EPS:
                 if link.state == LINK_INIT:
                     why = "link %s:%s never heard within %d ms" % (self.name, link.medium, dead_ms)
                 else:
                     why = "link %s:%s silent for %d ms (> %d ms)" % (
                         self.name, link.medium, ms(silence), dead_ms)
                 self.link_to(link, LINK_DEAD, why, out)
+
+    def deadlines(self, dead_ms, warntime_ms, started_at):
+        # type: (int, int, float) -> List[float]
+        """When `expire()` (or a retransmission request) has something to do."""
+        dead_s, warn_s = dead_ms / 1000.0, warntime_ms / 1000.0
+        cands = []  # type: List[float]
+        if self.state in (NODE_NEVER, NODE_UP, NODE_LEFT):
+            ref = since(self.last_heard, started_at)
+            cands.append(ref + dead_s + DEADLINE_SLACK_S)
+            if self.state == NODE_UP and not self.warned and warn_s < dead_s:
+                cands.append(ref + warn_s + DEADLINE_SLACK_S)
+        for link in self.links.values():
+            if link.state != LINK_DEAD:
+                cands.append(since(link.last_heard, started_at) + dead_s + DEADLINE_SLACK_S)
+        when = self.cur.track.next_rexmit()
+        if when is not None:
+            cands.append(when)
+        return cands + self.gens.deadlines(dead_s)
+
+    def status_heard(self, now, seq, st, medium, heal, restart, out):
+        # type: (float, int, str, Optional[str], bool, bool, List[Any]) -> None
+        """A fresh status `st` of it (seq `seq`, on `medium`): it is alive, maybe up again
+        (after a restart, or a healed partition when `heal`)."""
+        previous = self.state
+        restart = restart or self.gens.restarted
+        self.gens.restarted = False
+        self.last_heard = now
+        self.warned = False
+        self.cur.status_seq = seq
+        if previous in (NODE_NEVER, NODE_DEAD) or (previous == NODE_LEFT and restart):
+            if heal:
+                self._count("partition_heals")
+                reason = "Cluster node %s returning after partition." % self.name
+                self.change(NODE_UP, reason, out, CRITICAL)
+                out.append(Log(WARNING, "Deadtime value may be too small."))
+                out.append(PartitionHealed(self.name, reason))
+            elif restart:
+                reason = "node %s restarted (generation %d) and is up, status %s" % (
+                    self.name, self.cur.generation, st)
+            elif previous == NODE_NEVER:
+                reason = "node %s: first heartbeat on %s, status %s" % (self.name, medium, st)
+            else:
+                reason = "node %s: first heartbeat (declared dead at start-up), status %s" % (self.name, st)
+            if not heal:
+                self.change(NODE_UP, reason, out)
+            out.append(NodeUp(self.name, st, reason))
+        if st != self.status:
+            self.status = st
+            out.append(Log(INFO, "Status update for node %s: status %s" % (self.name, st)))
+            out.append(NodeStatus(self.name, st, "node %s advertises status %s" % (self.name, st)))
 
     def dies(self, silence, dead_ms, out):
         # type: (float, int, List[Any]) -> None

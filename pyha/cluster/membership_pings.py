@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from pyha.cluster.events import (
     DEBUG, INFO, WARNING, PING_DEAD, PING_NEVER, PING_UP, Log, PingDead, PingUp,
 )
-from pyha.cluster.membership_config import DEADLINE_SLACK_S, EPS, MembershipConfig, ms
+from pyha.cluster.membership_config import DEADLINE_SLACK_S, EPS, MembershipConfig, ms, since
 from pyha.cluster.membership_peers import IllegalTransition
 
 _PING_FROM = {
@@ -90,7 +90,7 @@ class Pings(object):
         for ping in self.by_name.values():
             if ping.state == PING_DEAD:
                 continue
-            silence = now - (started_at if ping.last_heard is None else ping.last_heard)
+            silence = now - since(ping.last_heard, started_at)
             if silence > dead_ms / 1000.0 + EPS:
                 if ping.state == PING_NEVER:
                     why = "ping %s %s never answered within %d ms" % (
@@ -102,7 +102,7 @@ class Pings(object):
 
     def deadlines(self, dead_ms, started_at):
         # type: (int, float) -> List[float]
-        return [(started_at if p.last_heard is None else p.last_heard) + dead_ms / 1000.0 + DEADLINE_SLACK_S
+        return [since(p.last_heard, started_at) + dead_ms / 1000.0 + DEADLINE_SLACK_S
                 for p in self.by_name.values() if p.state != PING_DEAD]
 
     def names_in(self, state):
