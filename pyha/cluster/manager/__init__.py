@@ -21,14 +21,15 @@ The package, one job a module:
   standby.py   the standby exchange and hb_takeover
   legacy.py    auto_failback legacy (ip-request)
   compat.py    heartbeat's words (rsc_hold, ipfail) and pyha's peer words
-  witness.py   the VIP witness: probe timing, answers, conflicts, carrier
+  witness.py   the VIP witness: probes, answers, conflicts, carrier
+  timing.py    ProbeTiming: when to probe, how long an address must stay free
   rules.py     the arbitration ladder, an ordered list of named rules
   groups.py    moving groups, the shell's results, waits for protocol steps
   timers.py    timed steps and next_deadline()
   commands.py  operator commands
   view.py      the snapshot for `pyha status`
-Manager is composed of mixins (the handlers share its state; see each module); rules and
-view are plain functions of the Manager.
+Manager is composed of mixins (the handlers share its state; core.py says why), owns a
+ProbeTiming collaborator, and calls rules and view, plain functions of the Manager.
 
 What this package must never do: open sockets, read a clock, start processes or threads,
 draw randomness, import a third-party library, or raise on bad input from the network,

@@ -9,8 +9,9 @@ Why mixins and not collaborators: the handlers in startup, peer, standby, legacy
 compat, witness, commands, groups and timers all read and change the same state (the
 group table, the peer record, the phase, the standby record, the output queue), so an
 object of their own would need most of the Manager.  Every field lives in
-`Manager.__init__`; the mixins hold none.  The rules ladder (rules.py) and the status
-view (view.py) are plain functions of the Manager.
+`Manager.__init__`; the mixins hold none.  Where a job needs only its own inputs it is
+a collaborator instead: `ProbeTiming` (timing.py), the VIP witness's arithmetic; the
+rules ladder (rules.py) and the status view (view.py) are plain functions of the Manager.
 
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
@@ -39,6 +40,7 @@ from pyha.cluster.manager.states import (
     W_STANDBY_RELEASE, IllegalTransition,
 )
 from pyha.cluster.manager.timers import TimersMixin
+from pyha.cluster.manager.timing import ProbeTiming
 from pyha.cluster.manager.witness import WitnessMixin
 from pyha.cluster.manager_events import (
     CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CommandResult, GroupAcquired, GroupAcquireFailed,
@@ -59,7 +61,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         self.me = config.local
         self._send_fn = send
         self._keepalive_s = config.keepalive_ms / 1000.0
-        self._interval_s = config.probe_interval_ms / 1000.0
+        self._timing = ProbeTiming(config)  # the VIP witness's arithmetic
         self._groups = OrderedDict((g.key, _Group(g)) for g in config.groups)  # type: Dict[str, _Group]
         self._peer = _Peer(config.peer)
         self._sb = _Standby()

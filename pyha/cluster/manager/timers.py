@@ -89,11 +89,7 @@ class TimersMixin(object):
             if g.state == G_STUCK and g.retry_at is not None:
                 cands.append(g.retry_at)
             if g.state == G_PROBING:
-                p = g.probe
-                if p.waiting and p.sent_at is not None:
-                    cands.append(p.sent_at + 2 * self._interval_s)
-                if p.next_at is not None:
-                    cands.append(p.next_at)
+                cands.extend(self._timing.next_instants(g.probe))
         # Only future instants: whatever is due now was handled by the call that just ran.
         cands = [c for c in cands if c > now + _EPS]
         return min(cands) if cands else None
