@@ -14,7 +14,7 @@ why; the last ones are kept for `pyha status` (`snapshot()`).
 The package, one job a module:
   states.py    states as constants, transition tables, IllegalTransition, protocol words
   config.py    ManagerConfig, ManagedGroup, default_claim_delay_ms
-  records.py   the small mutable records (group, probe, peer, standby, wait)
+  records.py   the small mutable records (group, probe, peer, standby, wait, arbitration)
   core.py      Manager: fields, transitions, claims, reports, the input loop
   startup.py   start-up: `starting`, first reports, RQSTDELAY
   peer.py      membership's word on the peer; routing of the peer's messages

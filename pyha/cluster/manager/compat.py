@@ -71,7 +71,7 @@ class CompatMixin(object):
     def _send_links(self):
         if not self.config.nice_failback or not any(g.vip for g in self._groups.values()):
             return
-        self._send([("t", LINKS_MSG), ("down", " ".join(self._links_down))])
+        self._send([("t", LINKS_MSG), ("down", " ".join(self._arb.links_down))])
 
     def _send_notes(self):
         """Our extensions' state, for a peer that (re)starts or comes back."""

@@ -31,7 +31,7 @@ from pyha.cluster.manager.config import ManagerConfig
 from pyha.cluster.manager.groups import GroupsMixin
 from pyha.cluster.manager.legacy import LegacyMixin
 from pyha.cluster.manager.peer import PeerMixin
-from pyha.cluster.manager.records import _Group, _Peer, _Standby, _Wait
+from pyha.cluster.manager.records import _Arbitration, _Group, _Peer, _Standby, _Wait
 from pyha.cluster.manager.standby import StandbyMixin
 from pyha.cluster.manager.startup import StartupMixin
 from pyha.cluster.manager.states import (
@@ -73,11 +73,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         self._waits = []  # type: List[_Wait]
         self._rqst_deadline = None  # type: Optional[float]
         self._failback_needed = False
-        self._ping_up = set()  # type: Set[str]
-        self._ping_worse_since = None  # type: Optional[float]
-        self._ping_next_try = None  # type: Optional[float]
-        self._links_down = OrderedDict()  # type: Dict[str, str]  # group key -> which interface
-        self._carrier_next_try = None  # type: Optional[float]
+        self._arb = _Arbitration()  # ping and carrier arbitration
         self._prewarn_until = None  # type: Optional[float]
         self._prewarn_next = None  # type: Optional[float]
         self._last_report = None  # type: Optional[Tuple[str, bool]]
@@ -211,7 +207,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
 
     def _my_ping(self):
         # type: () -> int
-        return len(self._ping_up)
+        return len(self._arb.ping_up)
 
     # --- transitions (the only places states change) -------------------------------------
 

@@ -79,7 +79,7 @@ class PeerMixin(object):
         self._me_pending = None
         peer.ping = None
         peer.ping_inferred = False
-        self._ping_worse_since = None
+        self._arb.ping_worse_since = None
         graceful = ev.graceful or was == PEER_LEFT
         if self._phase == P_WAITING:
             return
@@ -230,9 +230,9 @@ class PeerMixin(object):
     def _on_ping_change(self, ev, now):
         before = self._my_ping()
         if isinstance(ev, PingUp):
-            self._ping_up.add(ev.target)
+            self._arb.ping_up.add(ev.target)
         else:
-            self._ping_up.discard(ev.target)
+            self._arb.ping_up.discard(ev.target)
         after = self._my_ping()
         if after == before:
             return

@@ -1,10 +1,11 @@
 """The manager's small mutable records: a group, its probe, the peer, the standby
-exchange and a pending protocol step.
+exchange, a pending protocol step and what ping/carrier arbitration remembers.
 
-Plain attribute holders with `to_dict()` for the status view; they never change a state
+Plain attribute holders (most with `to_dict()` for the status view); they never change a state
 themselves (the Manager's transition methods do).
 """
 
+from collections import OrderedDict
 from typing import Any, Dict, Optional, Set, Tuple
 
 from pyha.cluster.manager.config import ManagedGroup
@@ -115,3 +116,16 @@ class _Standby(object):
         return {"state": self.state, "role": "giver" if self.state in (SB_ASKED, SB_RELEASING, SB_RELEASED)
                 else "taker", "rsc_hold": self.word, "groups_of": sorted(self.cats),
                 "deadline": self.deadline, "reason": self.reason, "initiator": self.why}
+
+
+class _Arbitration(object):
+    """What ping and carrier arbitration remember between inputs (rules.py decides on it)."""
+
+    __slots__ = ("ping_up", "ping_worse_since", "ping_next_try", "links_down", "carrier_next_try")
+
+    def __init__(self):
+        self.ping_up = set()            # type: Set[str]  # the ping nodes we reach
+        self.ping_worse_since = None    # type: Optional[float]  # we reach fewer than the peer since
+        self.ping_next_try = None       # type: Optional[float]  # no ping hand-over before
+        self.links_down = OrderedDict()  # type: Dict[str, str]  # group key -> which interface
+        self.carrier_next_try = None    # type: Optional[float]  # no carrier hand-over before

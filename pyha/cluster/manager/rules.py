@@ -42,7 +42,7 @@ from pyha.cluster.manager.states import (
 def _not_running(m, now):
     """Only a running node outside any standby exchange decides from the situation."""
     if not m.config.nice_failback or m._phase != P_RUNNING or m._sb.state != SB_NONE:
-        m._ping_worse_since = None
+        m._arb.ping_worse_since = None
         return False
     return None
 
@@ -57,11 +57,11 @@ def _dark_while_peer_away(m, now):
     peer = m._peer
     if peer.state == PEER_UP:
         return None
-    dark = [g for g in m._groups.values() if g.state == G_HELD and g.key in m._links_down]
+    dark = [g for g in m._groups.values() if g.state == G_HELD and g.key in m._arb.links_down]
     for g in dark:
         reason = "%s has no carrier and %s is %s: nobody can reach %s here or be handed it, so I " \
                  "release it and take it again only when a probe finds its address free" % (
-                     m._links_down[g.key], m.peer, peer.state, g.key)
+                     m._arb.links_down[g.key], m.peer, peer.state, g.key)
         m._release_to_probe(g, reason)
         m._decide(reason, WARNING)
     return True if dark else None
@@ -75,7 +75,7 @@ def _no_word_from_peer(m, now):
     heard_since = (peer.state == PEER_DEAD and peer.holds is not None and peer.holds_at is not None
                    and peer.dead_at is not None and peer.holds_at > peer.dead_at)
     if not (peer.state == PEER_UP or heard_since) or peer.holds is None:
-        m._ping_worse_since = None
+        m._arb.ping_worse_since = None
         return False
     return None
 
@@ -111,7 +111,7 @@ def _overlap(m, now):
 def _peer_not_up(m, now):
     """The rest hands groups over or takes them back: only with a peer that is up."""
     if m._peer.state != PEER_UP:
-        m._ping_worse_since = None
+        m._arb.ping_worse_since = None
         return False
     return None
 
@@ -144,20 +144,20 @@ def _carrier(m, now):
     """Carrier loss here and the peer can serve the groups: hand them over at once."""
     cfg = m.config
     peer = m._peer
-    dark = [g for g in m._groups.values() if g.state == G_HELD and g.key in m._links_down]
+    dark = [g for g in m._groups.values() if g.state == G_HELD and g.key in m._arb.links_down]
     if not dark or not peer.stable or peer.links_down is None:
         return None
-    if m._carrier_next_try is not None and now < m._carrier_next_try - _EPS:
+    if m._arb.carrier_next_try is not None and now < m._arb.carrier_next_try - _EPS:
         return None
     if m._peer_link_down(dark):
         return None  # it cannot serve them either
     if cfg.ping_targets and (peer.ping is None or peer.ping < max(1, m._my_ping())):
         return None  # no evidence it is better placed; ping arbitration decides
-    m._carrier_next_try = now + cfg.standby_timeout_ms / 1000.0
+    m._arb.carrier_next_try = now + cfg.standby_timeout_ms / 1000.0
     cats = set(g.node for g in dark)
     ping = " and reaches %d of %d ping nodes" % (peer.ping, len(cfg.ping_targets)) if cfg.ping_targets else ""
     ok, why = m._start_standby(m._word(cats), "%s has no carrier (carrying %s); %s has carrier for "
-                               "them%s" % (m._links_down[dark[0].key], m._fmt([g.key for g in dark]),
+                               "them%s" % (m._arb.links_down[dark[0].key], m._fmt([g.key for g in dark]),
                                            m.peer, ping), "carrier")
     if not ok:
         m._decide("carrier hand-over delayed: %s" % why, WARNING)
@@ -171,15 +171,15 @@ def _ping(m, now):
     holding = [g for g in m._groups.values() if g.state == G_HELD]
     if (not cfg.ping_targets or peer.ping is None or not peer.stable or not holding
             or m._my_ping() >= peer.ping):
-        m._ping_worse_since = None
+        m._arb.ping_worse_since = None
         return None
-    if m._ping_worse_since is None:
-        m._ping_worse_since = now
-    if now - m._ping_worse_since < cfg.ping_giveup_delay_ms / 1000.0 - _EPS:
+    if m._arb.ping_worse_since is None:
+        m._arb.ping_worse_since = now
+    if now - m._arb.ping_worse_since < cfg.ping_giveup_delay_ms / 1000.0 - _EPS:
         return None
-    if m._ping_next_try is not None and now < m._ping_next_try - _EPS:
+    if m._arb.ping_next_try is not None and now < m._arb.ping_next_try - _EPS:
         return None
-    m._ping_next_try = now + (cfg.ping_giveup_delay_ms + cfg.standby_timeout_ms) / 1000.0
+    m._arb.ping_next_try = now + (cfg.ping_giveup_delay_ms + cfg.standby_timeout_ms) / 1000.0
     ok, why = m._start_standby("all", "I reach %d of %d ping nodes, %s reaches %d" % (
         m._my_ping(), len(cfg.ping_targets), m.peer, peer.ping), "ping")
     if not ok:

@@ -107,10 +107,10 @@ class StandbyMixin(object):
                          "here to try again)" % (prefix, self._fmt(self._keys(groups=failed)),
                                                  failed[0].failed["error"]), WARNING)
             return
-        dark = [g for g in self._of(cats) if g.key in self._links_down]
+        dark = [g for g in self._of(cats) if g.key in self._arb.links_down]
         if dark:
             self._decide("%s  %s cannot be served here: %s has no carrier" % (
-                prefix, self._fmt(self._keys(groups=dark)), self._links_down[dark[0].key]), WARNING)
+                prefix, self._fmt(self._keys(groups=dark)), self._arb.links_down[dark[0].key]), WARNING)
             return
         sb.word = word
         sb.cats = cats

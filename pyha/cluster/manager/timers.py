@@ -78,13 +78,13 @@ class TimersMixin(object):
                 cands.append(self._rqst_deadline - self.config.rqst_delay_ms / 2000.0)
         if self._prewarn_until is not None and self._prewarn_next is not None:
             cands.append(self._prewarn_next)
-        if self._carrier_next_try is not None and any(
-                g.state == G_HELD and g.key in self._links_down for g in self._groups.values()):
-            cands.append(self._carrier_next_try)
-        if self._ping_worse_since is not None:
-            cands.append(self._ping_worse_since + self.config.ping_giveup_delay_ms / 1000.0)
-            if self._ping_next_try is not None:
-                cands.append(self._ping_next_try)
+        if self._arb.carrier_next_try is not None and any(
+                g.state == G_HELD and g.key in self._arb.links_down for g in self._groups.values()):
+            cands.append(self._arb.carrier_next_try)
+        if self._arb.ping_worse_since is not None:
+            cands.append(self._arb.ping_worse_since + self.config.ping_giveup_delay_ms / 1000.0)
+            if self._arb.ping_next_try is not None:
+                cands.append(self._arb.ping_next_try)
         for g in self._groups.values():
             if g.state == G_STUCK and g.retry_at is not None:
                 cands.append(g.retry_at)

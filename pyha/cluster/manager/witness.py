@@ -92,16 +92,16 @@ class WitnessMixin(object):
         g = self._group_for(ev)
         if g is None:
             return
-        was_down = g.key in self._links_down
+        was_down = g.key in self._arb.links_down
         if bool(ev.up) != was_down:
             return  # no change
         if ev.up:
-            del self._links_down[g.key]
+            del self._arb.links_down[g.key]
             self._decide("the carrier is back for %s" % g.key)
         else:
             detail = ev.detail if isinstance(ev.detail, str) and ev.detail else "an interface"
-            self._links_down[g.key] = detail
-            self._carrier_next_try = None
+            self._arb.links_down[g.key] = detail
+            self._arb.carrier_next_try = None
             self._decide("%s has no carrier: %s cannot be served here%s" % (
                 detail, g.key, " (I hold it)" if g.state == G_HELD else ""),
                 WARNING if g.state in _RUNNING_STATES else INFO)
