@@ -32,8 +32,10 @@ from pyha.config.check import check_config
 from pyha.daemon import statefiles
 from pyha.daemon.control import ControlServer
 from pyha.daemon.logsetup import LOGGER, RateLimiter
+from pyha.daemon.reload import Reloader, keyring_of
 from pyha.daemon.loop import EventLoop
 from pyha.media.base import MediumError
+from pyha.media.portowner import port_conflict
 from pyha.media.udp import open_udp_media
 
 log = logging.getLogger(LOGGER)
@@ -47,8 +49,6 @@ EXIT_NOT_CONFIGURED = 6  # heartbeat's (and LSB's) "program is not configured"
 LEAVE_LINGER_S = 1.0
 # Carrier poll interval when netlink link changes wake the daemon (else: every tick).
 LINK_POLL_S = 1.0
-# A reload whose check (file reads, host name look-ups) takes longer is abandoned.
-RELOAD_TIMEOUT_S = 30.0
 
 
 _START = object()  # the first input: membership's start burst
@@ -128,8 +128,6 @@ class Daemon(object):
         self.exit_code = EXIT_OK
         self._tick_timer = None  # type: Any
         self._stopping = False
-        self._reload_job = None  # type: Any
-        self._reload_again = False
         self._load_config()
 
     # -- configuration -----------------------------------------------------------------
@@ -144,10 +142,9 @@ class Daemon(object):
         self.cf, self.haresources, self.authkeys = cf, report.haresources, keys
         self.name = (self.settings.node_name or os.uname()[1]).lower()
         self.peer_names = frozenset(n.lower() for n in cf.nodes if n.lower() != self.name)
-        mapping = {}
-        for idx, key in keys.keys.items():
-            mapping[idx] = (key.method, key.key) if key.key is not None else key.method
-        self.keyring = wire.Keyring.from_mapping(keys.active_index, mapping)
+        self.keyring = keyring_of(keys)
+        self.reloader = Reloader(self.loop, self.settings.ha_dir,
+                                 lambda: (self.cf, self.haresources, self.authkeys), self._use_keys)
         self.ping_targets = [p.host for p in cf.ping_nodes if p.kind == "ping"]
         self.ping_groups = OrderedDict((g.name, list(g.hosts)) for g in cf.ping_groups)
         media_names = []
@@ -204,7 +201,9 @@ class Daemon(object):
         bcast = [m.dev for m in self.cf.media if m.kind == "bcast"]
         mcast = [(m.dev, m.group, m.port, m.ttl, m.loop) for m in self.cf.media if m.kind == "mcast"]
         port = next((m.port for m in self.cf.media if m.kind in ("ucast", "bcast") and m.port), self.cf.udpport)
-        self._refuse_held_ports(([port] if ucast or bcast else []) + [m[2] for m in mcast])
+        conflict = port_conflict(([port] if ucast or bcast else []) + [m[2] for m in mcast])
+        if conflict:
+            raise StartupError(conflict, exit_code=EXIT_FAILURE)
         try:
             self.media = open_udp_media(ucast, bcast, mcast, port)
             for m in self.cf.media:
@@ -267,19 +266,6 @@ class Daemon(object):
             self.loop.add_signal_handler(sig, lambda s: self.request_stop("signal %d" % s))
         self.loop.add_signal_handler(signal.SIGHUP, lambda s: self.reload())
         log.info("pyha %s starting on node %s, generation %d", __version__, self.name, gen)
-
-    def _refuse_held_ports(self, ports):
-        """A port another process holds would split the peer's packets between us (both
-        binds succeed with SO_REUSEADDR): refuse it and name the holder."""
-        from pyha.media.portowner import describe, udp_port_holders
-        for port in sorted(set(ports)):
-            holders = udp_port_holders(port)
-            if holders:
-                raise StartupError(
-                    "UDP port %d is already in use by %s; two heartbeat daemons on one node would each "
-                    "hear only part of the peer's packets: stop it first (during a migration the other "
-                    "node keeps running heartbeat, this one runs pyha)" % (port, describe(holders)),
-                    exit_code=EXIT_FAILURE)
 
     def close_media(self):
         for m in self.media:
@@ -516,64 +502,13 @@ class Daemon(object):
                                           "feeds": self.watchdog.feeds}
         return snap
 
-    # -- reload (SIGHUP: service pyha reload, systemctl reload) ------------------------
+    # -- reload (SIGHUP): pyha/daemon/reload.py ----------------------------------------
     def reload(self):
         # type: () -> None
-        """Re-read /etc/ha.d.  New keys take effect at once (heartbeat rereads authkeys on
-        SIGHUP too); other changes are reported, not applied: changing timings, media,
-        nodes or groups under a running node is what a restart (and a hand-over) is for.
-        A file with errors changes nothing.
+        self.reloader.reload()
 
-        The check runs beside the loop (offloop.Job): it reads files and resolves host
-        names, and neither may delay a keepalive.  A SIGHUP during a reload runs one more
-        reload after it, so the last signal always sees the last edit."""
-        if self._reload_job is not None and self._reload_job.running:
-            self._reload_again = True
-            log.info("reload: one is in progress; reloading again when it finishes")
-            return
-        from pyha.daemon.offloop import Job
-        self._reload_again = False
-        ha_dir = self.settings.ha_dir
-        self._reload_job = Job(self.loop, lambda: check_config(ha_dir), self._reload_checked,
-                               RELOAD_TIMEOUT_S)
-
-    def _reload_checked(self, report, error):
-        self._reload_job = None
-        if error is not None:
-            log.error("reload: checking %s failed (%s); keeping the running configuration",
-                      self.settings.ha_dir, error)
-        else:
-            try:
-                self._apply_reload(report)
-            except Exception:  # a bug here must not stop the node; the old config stays
-                log.exception("reload: internal error; keeping the running configuration")
-        if self._reload_again:
-            self.reload()
-
-    def _apply_reload(self, report):
-        errors = [d for d in report.diagnostics if d.severity == dg.ERROR]
-        if errors:
-            for d in errors:
-                log.error("%s", d.format())
-            log.error("reload: configuration has errors; keeping the running one")
-            return
-        mapping = {}
-        for idx, key in report.authkeys.keys.items():
-            mapping[idx] = (key.method, key.key) if key.key is not None else key.method
-        keyring = wire.Keyring.from_mapping(report.authkeys.active_index, mapping)
-        changed = []
-        if report.authkeys.render() != self.authkeys.render():
-            self.keyring, self.authkeys = keyring, report.authkeys
-            log.info("reload: authkeys reread (active key %d)", report.authkeys.active_index)
-        if report.hacf.render() != self.cf.render():
-            changed.append("ha.cf")
-        if report.haresources.render() != self.haresources.render():
-            changed.append("haresources")
-        if changed:
-            log.warning("reload: %s changed; restart pyha to apply it (the peer takes the resources meanwhile)",
-                        " and ".join(changed))
-        elif report.authkeys is not self.authkeys:
-            log.info("reload: configuration unchanged")
+    def _use_keys(self, keyring, authkeys):
+        self.keyring, self.authkeys = keyring, authkeys
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):

@@ -99,3 +99,15 @@ def describe(holders):
         if who not in parts:
             parts.append(who)
     return ", ".join(parts)
+
+
+def port_conflict(ports):
+    # type: (List[int]) -> Optional[str]
+    """Why the daemon must not bind `ports` (another process holds one), or None."""
+    for port in sorted(set(ports)):
+        holders = udp_port_holders(port)
+        if holders:
+            return ("UDP port %d is already in use by %s; two heartbeat daemons on one node would each "
+                    "hear only part of the peer's packets: stop it first (during a migration the other "
+                    "node keeps running heartbeat, this one runs pyha)" % (port, describe(holders)))
+    return None

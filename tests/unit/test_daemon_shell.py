@@ -124,7 +124,7 @@ def test_reload_checks_beside_the_loop_and_applies_new_keys_after(tmp_path, monk
     """A slow check (a dead DNS server for a ucast host name, a huge ha.cf) must not
     stall the loop: timers keep firing while it runs, and its outcome is applied after."""
     import threading
-    from pyha.daemon import node as node_mod
+    from pyha.daemon import reload as node_mod
     d = _daemon(tmp_path)
     real_check = node_mod.check_config
     release = threading.Event()
@@ -148,7 +148,7 @@ def test_reload_checks_beside_the_loop_and_applies_new_keys_after(tmp_path, monk
         assert d.authkeys.active_index == 1  # not yet applied
         release.set()
         assert _run_until(d.loop, lambda: d.authkeys.active_index == 2)
-        assert d._reload_job is None
+        assert d.reloader.job is None
     finally:
         release.set()
         d.loop.close()
@@ -156,7 +156,7 @@ def test_reload_checks_beside_the_loop_and_applies_new_keys_after(tmp_path, monk
 
 def test_a_reload_that_never_finishes_is_abandoned_and_the_config_kept(tmp_path, monkeypatch, caplog):
     import threading
-    from pyha.daemon import node as node_mod
+    from pyha.daemon import reload as node_mod
     d = _daemon(tmp_path)
     release = threading.Event()
     monkeypatch.setattr(node_mod, "check_config", lambda ha_dir: release.wait(10))
@@ -170,7 +170,7 @@ def test_a_reload_that_never_finishes_is_abandoned_and_the_config_kept(tmp_path,
             assert _run_until(d.loop, lambda: "did not finish within" in caplog.text)
         assert "keeping the running configuration" in caplog.text
         assert d.authkeys.active_index == 1
-        assert d._reload_job is not None and d._reload_job.running  # the queued reload started
+        assert d.reloader.job is not None and d.reloader.job.running  # the queued reload started
     finally:
         release.set()
         d.loop.close()

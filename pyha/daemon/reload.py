@@ -1,0 +1,92 @@
+"""SIGHUP (`service pyha reload`, `systemctl reload pyha`): re-read /etc/ha.d beside the
+loop and apply what may change under a running node.
+
+New keys take effect at once (heartbeat rereads authkeys on SIGHUP too); other changes
+are reported, not applied: changing timings, media, nodes or groups under a running node
+is what a restart (and a hand-over) is for.  A file with errors changes nothing.
+
+The check runs beside the loop (offloop.Job): it reads files and resolves host names,
+and neither may delay a keepalive (a 4 MB ha.cf once blocked the loop 3.7 s and the
+peer was declared dead).  A SIGHUP during a reload runs one more after it, so the last
+signal always sees the last edit.  Never: touch daemon state from the checking thread.
+"""
+
+import logging
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from pyha import diagnostics as dg
+from pyha import wire
+from pyha.config.check import check_config
+from pyha.daemon.logsetup import LOGGER
+from pyha.daemon.offloop import Job
+
+log = logging.getLogger(LOGGER)
+
+# A reload whose check (file reads, host name look-ups) takes longer is abandoned.
+RELOAD_TIMEOUT_S = 30.0
+
+
+def keyring_of(authkeys):
+    # type: (Any) -> wire.Keyring
+    """The wire keyring for a checked authkeys model."""
+    mapping = {}  # type: Dict[int, Any]
+    for idx, key in authkeys.keys.items():
+        mapping[idx] = (key.method, key.key) if key.key is not None else key.method
+    return wire.Keyring.from_mapping(authkeys.active_index, mapping)
+
+
+class Reloader(object):
+    def __init__(self, loop, ha_dir, running, use_keys):
+        # type: (Any, str, Callable[[], Tuple[Any, Any, Any]], Callable[[wire.Keyring, Any], None]) -> None
+        """`running()`: the (ha.cf, haresources, authkeys) models in force;
+        `use_keys(keyring, authkeys)`: switch to new keys (runs in the loop)."""
+        self.loop = loop
+        self.ha_dir = ha_dir
+        self.running = running
+        self.use_keys = use_keys
+        self.job = None  # type: Optional[Job]
+        self.again = False
+
+    def reload(self):
+        # type: () -> None
+        if self.job is not None and self.job.running:
+            self.again = True
+            log.info("reload: one is in progress; reloading again when it finishes")
+            return
+        self.again = False
+        ha_dir = self.ha_dir
+        self.job = Job(self.loop, lambda: check_config(ha_dir), self._checked, RELOAD_TIMEOUT_S)
+
+    def _checked(self, report, error):
+        self.job = None
+        if error is not None:
+            log.error("reload: checking %s failed (%s); keeping the running configuration", self.ha_dir, error)
+        else:
+            try:
+                self._apply(report)
+            except Exception:  # a bug here must not stop the node; the old config stays
+                log.exception("reload: internal error; keeping the running configuration")
+        if self.again:
+            self.reload()
+
+    def _apply(self, report):
+        errors = [d for d in report.diagnostics if d.severity == dg.ERROR]
+        if errors:
+            for d in errors:
+                log.error("%s", d.format())
+            log.error("reload: configuration has errors; keeping the running one")
+            return
+        cf, haresources, authkeys = self.running()
+        changed = []
+        if report.authkeys.render() != authkeys.render():
+            self.use_keys(keyring_of(report.authkeys), report.authkeys)
+            log.info("reload: authkeys reread (active key %d)", report.authkeys.active_index)
+        if report.hacf.render() != cf.render():
+            changed.append("ha.cf")
+        if report.haresources.render() != haresources.render():
+            changed.append("haresources")
+        if changed:
+            log.warning("reload: %s changed; restart pyha to apply it (the peer takes the resources meanwhile)",
+                        " and ".join(changed))
+        elif report.authkeys.render() == authkeys.render():
+            log.info("reload: configuration unchanged")
