@@ -6,11 +6,15 @@ should do or know.  All are plain immutable-by-convention value objects that com
 value and turn into JSON-able dicts, so tests can assert on them and `pyha status` can
 print them.
 
-This module must never do I/O, read a clock or import anything outside the standard
-library: it is shared by the pure core, the daemon shell and the simulators.
+This module must never do I/O, read a clock or import anything but the standard library
+and pyha.wire's pure modules: it is shared by the pure core, the daemon shell and the
+simulators.
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
+
+from pyha.wire.errors import WireError
+from pyha.wire.message import parse_dec as _wire_dec, parse_hex as _wire_hex
 
 # --- states (plain constants; transitions live in membership.py) -------------------
 
@@ -248,28 +252,40 @@ NOTIFICATIONS = (NodeUp, NodeStatus, NodeWarn, NodeDead, NodeLeft, NodeRestarted
                  PartitionHealed, LinkUp, LinkDead, PingUp, PingDead, CommUp)
 
 
-# --- safe number parsing -------------------------------------------------------------
+class IllegalTransition(AssertionError):
+    """A state change from a state it cannot come from: a bug, so it shouts.
 
-_HEX = frozenset("0123456789abcdefABCDEF")
-_DEC = frozenset("0123456789")
-_MAX_DIGITS = 16  # 64-bit values; anything longer is garbage, not a number we sent
+    The one base of every state machine in the core (membership's nodes, links and ping
+    nodes; the manager's phase, groups and standby exchange); a machine may subclass it.
+    """
+
+
+# --- safe number parsing -------------------------------------------------------------
+# One grammar, pyha.wire.message's parse_hex/parse_dec (which raise WireError naming the
+# field); here the same grammar answers None instead, because the core counts a bad field
+# rather than catching.  Only text counts (fields reach the core decoded), and a decimal
+# stays below 10**19 as it always has here.
+
+_MAX_DEC_DIGITS = 19
 
 
 def parse_hex(text):
     # type: (Any) -> Optional[int]
-    """Lowercase/uppercase hex digits only (no sign, 0x, blanks or `_`), else None."""
-    if not isinstance(text, str) or not text or len(text) > _MAX_DIGITS:
-        return None
-    if not all(c in _HEX for c in text):
-        return None
-    return int(text, 16)
+    """`pyha.wire.message.parse_hex(text)`, or None where that raises or text is no str."""
+    return _parse(_wire_hex, text, 16)
 
 
 def parse_dec(text):
     # type: (Any) -> Optional[int]
-    """Decimal digits only, else None (NS_rexmit's firstseq/lastseq are decimal)."""
-    if not isinstance(text, str) or not text or len(text) > 19:
+    """`pyha.wire.message.parse_dec(text)` below 10**19, or None (see parse_hex)."""
+    return _parse(_wire_dec, text, _MAX_DEC_DIGITS)
+
+
+def _parse(parse, text, max_digits):
+    # type: (Callable[[Any], int], Any, int) -> Optional[int]
+    if not isinstance(text, str) or len(text) > max_digits:
         return None
-    if not all(c in _DEC for c in text):
+    try:
+        return parse(text)
+    except WireError:
         return None
-    return int(text, 10)

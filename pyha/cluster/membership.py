@@ -45,6 +45,7 @@ from pyha.cluster.membership_peers import IllegalTransition, Peer
 from pyha.cluster.membership_pings import Pings
 from pyha.cluster.membership_rexmit import Reliability
 from pyha.cluster.seqtrack import DUPLICATE, GAP, LATE, OLD, RESET
+from pyha.wire import vocabulary as words
 
 # Importers name these as `pyha.cluster.membership.X`; they live in the modules above.
 __all__ = ("Membership", "MembershipConfig", "IllegalTransition", "COUNTERS", "PROTOCOL_VERSION",
@@ -313,10 +314,7 @@ class Membership(object):
             peer.leaves(out)
         elif t == "reqnodes":
             out.append(Log(DEBUG, "answering reqnodes from %s" % peer.name))
-            out.append(self.send(OrderedDict([
-                ("dest", peer.name), ("t", "repnodes"),
-                ("nodelist", "".join(n + " " for n in self.config.nodes)),
-                ("delnodelist", " ")])))
+            out.append(self.send(OrderedDict(words.repnodes(peer.name, self.config.nodes))))
         elif t == "repnodes":
             # Our node list is ha.cf's; a genuine peer's view is not imported (spec 1.11).
             out.append(Log(DEBUG, "repnodes from %s: %r" % (peer.name, field(fields, "nodelist"))))

@@ -14,8 +14,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 from pyha.cluster.events import INFO, LOCAL_INIT, Log, Send
 from pyha.cluster.membership_config import EPS, START_DT_EXTRA_MS, START_DT_PERIOD_S, MembershipConfig
+from pyha.wire import vocabulary as words
 
-PROTOCOL_VERSION = "1"
+PROTOCOL_VERSION = "%d" % words.PROTOCOL_VERSION  # as status carries it
 
 
 class OurHeartbeat(object):
@@ -77,6 +78,4 @@ class OurHeartbeat(object):
     def _send_status(self, now, out):
         # type: (float, List[Any]) -> None
         self._last_at = now
-        out.append(self._send(OrderedDict([
-            ("t", "status"), ("st", self.status),
-            ("dt", "%x" % self.advertised_dt_ms()), ("protocol", PROTOCOL_VERSION)])))
+        out.append(self._send(OrderedDict(words.status(self.status, self.advertised_dt_ms()))))

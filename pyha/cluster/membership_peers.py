@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from pyha.cluster.events import (
     CRITICAL, DEBUG, INFO, WARNING,
     LINK_DEAD, LINK_INIT, LINK_UP, NODE_DEAD, NODE_LEFT, NODE_NEVER, NODE_UP,
-    LinkDead, LinkUp, Log, NodeDead, NodeLeft, NodeStatus, NodeUp, NodeWarn, PartitionHealed,
+    IllegalTransition, LinkDead, LinkUp, Log, NodeDead, NodeLeft, NodeStatus, NodeUp, NodeWarn, PartitionHealed,
 )
 from pyha.cluster.membership_config import DEADLINE_SLACK_S, EPS, ms, since
 from pyha.cluster.membership_generations import Generations, Incarnation
@@ -31,10 +31,6 @@ _LINK_FROM = {
     LINK_UP: (LINK_INIT, LINK_DEAD),
     LINK_DEAD: (LINK_INIT, LINK_UP),
 }
-
-
-class IllegalTransition(AssertionError):
-    """A state change from a state it cannot come from: a bug, so it shouts."""
 
 
 class Link(object):

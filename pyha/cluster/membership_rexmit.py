@@ -18,6 +18,7 @@ from pyha.cluster.events import ERROR, INFO, NODE_UP, WARNING, Log, Retransmit, 
 from pyha.cluster.membership_config import EPS, MembershipConfig, field
 from pyha.cluster.membership_peers import Peer
 from pyha.cluster.seqtrack import SendHistory
+from pyha.wire import vocabulary as words
 
 
 class Reliability(object):
@@ -49,7 +50,7 @@ class Reliability(object):
         if not self.flow_control:
             return
         self._count("acks_sent")
-        out.append(self.send(OrderedDict([("t", "NS_ackmsg"), ("dest", peer.name), ("ackseq", "%x" % seq)])))
+        out.append(self.send(OrderedDict(words.ns_ackmsg(peer.name, seq))))
 
     def missing(self, now, peer, seqs):
         # type: (float, Peer, Iterable[int]) -> None
@@ -102,8 +103,7 @@ class Reliability(object):
             out.append(Retransmit(seq, payload, peer.name))
         for seq, why in ans.nak:
             self._count("naks_sent")
-            out.append(self.send(OrderedDict([
-                ("t", "NS_nak_rexmit"), ("firstseq", "%x" % seq), ("dest", peer.name), ("info", why)])))
+            out.append(self.send(OrderedDict(words.ns_nak_rexmit(peer.name, seq, why))))
         if ans.too_high is not None:
             out.append(Log(WARNING, "Rexmit of seq %d requested. %d is max." % (ans.too_high, self.history.hiseq)))
 
@@ -116,7 +116,5 @@ class Reliability(object):
                     peer.cur.track.cancel_rexmit(seq)
                     continue
                 self._count("rexmit_requests_sent")
-                out.append(self.send(OrderedDict([
-                    ("t", "NS_rexmit"), ("dest", peer.name),
-                    ("firstseq", "%d" % seq), ("lastseq", "%d" % seq)])))
+                out.append(self.send(OrderedDict(words.ns_rexmit(peer.name, seq, seq))))
                 peer.cur.track.schedule_rexmit(seq, now + self._rexmit_s)

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List
 
 from pyha.cluster.events import CommUp, Deliver, Send
+from pyha.wire import vocabulary as words
 
 
 class NullManager(object):
@@ -29,8 +30,6 @@ class NullManager(object):
     genuine -M node would not: it cancels after its 10 s standby timeout and keeps them.
     """
 
-    STABLE = OrderedDict([("t", "resource"), ("rsc_hold", "none"), ("rtype", "full"), ("isstable", "1")])
-
     def __init__(self, local, send):
         # type: (str, Callable[[Dict[str, str]], Send]) -> None
         self.local = local
@@ -39,15 +38,20 @@ class NullManager(object):
 
     def handle(self, event, now):
         # type: (Any, float) -> List[Any]
-        if isinstance(event, Deliver) and event.t == "starting":
-            return [self.send(OrderedDict(self.STABLE))]
-        if isinstance(event, Deliver) and event.t == "resource" and self._awaiting_reply:
+        if isinstance(event, Deliver) and event.t == words.T_STARTING:
+            return [self._stable()]
+        if isinstance(event, Deliver) and event.t == words.T_RESOURCE and self._awaiting_reply:
             self._awaiting_reply = False
-            return [self.send(OrderedDict(self.STABLE))]
+            return [self._stable()]
         if isinstance(event, CommUp):
             self._awaiting_reply = True
-            return [self.send(OrderedDict([("t", "starting")]))]
+            return [self.send(OrderedDict(words.starting()))]
         return []
+
+    def _stable(self):
+        # type: () -> Send
+        """"I hold none and I am stable"."""
+        return self.send(OrderedDict(words.resource(words.RSC_NONE, True)))
 
     decision_count = 0  # it never decides anything
     last_decision = None

@@ -14,40 +14,21 @@ load average, the destination's uuid): this module never reads a clock or a file
 Bad arguments from the program raise ValueError/TypeError; WireError is for bad data.
 """
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Optional
 
 from pyha.wire.errors import MISSING_FIELD, WireError
+from pyha.wire import vocabulary as words
 from pyha.wire.message import BINARY, STRING, Message
 
+from pyha.wire.vocabulary import (  # noqa: F401  (the words, re-exported for callers of control)
+    ASK_DONE, ASK_ME, ASK_OTHER, INFO_MACH_DOWN, INFO_REQ_OUR_RESOURCES, INFO_SHUTDOWN, INFO_STANDBY,
+    PROTOCOL_VERSION, RSC_ALL, RSC_FAILBACK, RSC_FOREIGN, RSC_LOCAL, RSC_NONE, RSC_WORDS, ST_ACTIVE,
+    ST_DEAD, ST_INIT, ST_UP,
+)
+
 NS_PREFIX = "NS_"
-
-# st values of our own status messages
-ST_INIT = "init"
-ST_UP = "up"
-ST_ACTIVE = "active"
-ST_DEAD = "dead"
 _STATUS_VALUES = (ST_INIT, ST_UP, ST_ACTIVE)
-
-# rsc_hold values
-RSC_NONE = "none"
-RSC_LOCAL = "local"
-RSC_FOREIGN = "foreign"
-RSC_ALL = "all"
-RSC_FAILBACK = "failback"  # hb_takeover only
-_RSC_VALUES = (RSC_NONE, RSC_LOCAL, RSC_FOREIGN, RSC_ALL)
-
-# ask_resources info values (standby protocol, spec 5.4)
-ASK_ME = "me"
-ASK_OTHER = "other"
-ASK_DONE = "done"
-
-# resource info values
-INFO_REQ_OUR_RESOURCES = "req_our_resources()"
-INFO_STANDBY = "standby"
-INFO_SHUTDOWN = "shutdown"
-INFO_MACH_DOWN = "mach_down"
-
-PROTOCOL_VERSION = 1
+_RSC_VALUES = RSC_WORDS
 UUID_LEN = 16
 
 
@@ -139,12 +120,7 @@ def add_control_fields(msg, sender, ts, seq=None, ld="n/a", destuuid=None):
 
 
 # ---------------------------------------------------------------------------------------
-# builders (type-specific fields only, genuine order)
-
-def _msg(*pairs):
-    # type: (*Any) -> Message
-    return Message(pairs)
-
+# builders (type-specific fields only, genuine order): pyha.wire.vocabulary's, checked
 
 def status(st, dt_ms, protocol=True):
     # type: (str, int, bool) -> Message
@@ -153,16 +129,13 @@ def status(st, dt_ms, protocol=True):
     if st not in _STATUS_VALUES:
         raise ValueError("status st must be one of %s, not %r" % (_STATUS_VALUES, st))
     _check_uint("dt", dt_ms)
-    msg = _msg(("t", "status"), ("st", st), ("dt", _hex(dt_ms)))
-    if protocol:
-        msg.add("protocol", "%d" % PROTOCOL_VERSION)
-    return msg
+    return Message(words.status(st, dt_ms, protocol))
 
 
 def ns_ackmsg(dest, ackseq):
     # type: (str, int) -> Message
     _check_uint("ackseq", ackseq, 1)
-    return _msg(("t", "NS_ackmsg"), ("dest", dest), ("ackseq", _hex(ackseq)))
+    return Message(words.ns_ackmsg(dest, ackseq))
 
 
 def ns_rexmit(dest, firstseq, lastseq=None):
@@ -172,31 +145,28 @@ def ns_rexmit(dest, firstseq, lastseq=None):
         lastseq = firstseq
     _check_uint("firstseq", firstseq, 1)
     _check_uint("lastseq", lastseq, firstseq)
-    return _msg(("t", "NS_rexmit"), ("dest", dest), ("firstseq", "%d" % firstseq),
-                ("lastseq", "%d" % lastseq))
+    return Message(words.ns_rexmit(dest, firstseq, lastseq))
 
 
 def ns_nak_rexmit(dest, firstseq, info):
     # type: (str, int, str) -> Message
     """"Cannot retransmit"; firstseq is HEX here, and precedes dest (genuine order)."""
     _check_uint("firstseq", firstseq, 1)
-    return _msg(("t", "NS_nak_rexmit"), ("firstseq", _hex(firstseq)), ("dest", dest),
-                ("info", info))
+    return Message(words.ns_nak_rexmit(dest, firstseq, info))
 
 
 def reqnodes(dest):
     # type: (str) -> Message
-    return _msg(("t", "reqnodes"), ("dest", dest))
+    return Message(words.reqnodes(dest))
 
 
-def _node_list(names):
-    # type: (Iterable[str]) -> str
-    out = ""
+def _check_names(names):
+    # type: (Iterable[str]) -> List[str]
+    names = list(names)
     for name in names:
         if not name or " " in name:
             raise ValueError("bad node name %r in node list" % (name,))
-        out += name + " "
-    return out
+    return names
 
 
 def repnodes(dest, nodes, delnodes=()):
@@ -204,16 +174,15 @@ def repnodes(dest, nodes, delnodes=()):
     """Answer to reqnodes.  `dest` precedes `t`; every name is followed by one space;
     an empty delnodelist is a single space.  List ALL normal nodes: a genuine receiver
     deletes nodes missing from the list."""
-    nodelist = _node_list(nodes)
-    if not nodelist:
+    nodes = _check_names(nodes)
+    if not nodes:
         raise ValueError("repnodes needs at least one node")
-    return _msg(("dest", dest), ("t", "repnodes"), ("nodelist", nodelist),
-                ("delnodelist", _node_list(delnodes) or " "))
+    return Message(words.repnodes(dest, nodes, _check_names(delnodes)))
 
 
 def starting():
     # type: () -> Message
-    return _msg(("t", "starting"))
+    return Message(words.starting())
 
 
 def resource(rsc_hold, isstable, info=None):
@@ -221,8 +190,7 @@ def resource(rsc_hold, isstable, info=None):
     """`t=resource rsc_hold rtype=full isstable=0/1 [info]`."""
     if rsc_hold not in _RSC_VALUES:
         raise ValueError("rsc_hold must be one of %s, not %r" % (_RSC_VALUES, rsc_hold))
-    msg = _msg(("t", "resource"), ("rsc_hold", rsc_hold), ("rtype", "full"),
-               ("isstable", "1" if isstable else "0"))
+    msg = Message(words.resource(rsc_hold, isstable))
     if info is not None:
         msg.add("info", info)
     return msg
@@ -231,7 +199,7 @@ def resource(rsc_hold, isstable, info=None):
 def resource_mach_down():
     # type: () -> Message
     """The mach_down variant: only `rsc_hold=foreign info=mach_down`."""
-    return _msg(("t", "resource"), ("rsc_hold", RSC_FOREIGN), ("info", INFO_MACH_DOWN))
+    return Message(words.resource_mach_down())
 
 
 def ask_resources(rsc_hold, info):
@@ -240,25 +208,24 @@ def ask_resources(rsc_hold, info):
         raise ValueError("rsc_hold must be one of %s, not %r" % (_RSC_VALUES, rsc_hold))
     if info not in (ASK_ME, ASK_OTHER, ASK_DONE):
         raise ValueError("ask_resources info must be me/other/done, not %r" % (info,))
-    return _msg(("t", "ask_resources"), ("rsc_hold", rsc_hold), ("info", info))
+    return Message(words.ask_resources(rsc_hold, info))
 
 
 def hb_takeover(rsc_hold):
     # type: (str) -> Message
     if rsc_hold not in (RSC_ALL, RSC_LOCAL, RSC_FOREIGN, RSC_FAILBACK):
         raise ValueError("hb_takeover rsc_hold must be all/local/foreign/failback")
-    return _msg(("t", "hb_takeover"), ("rsc_hold", rsc_hold))
+    return Message(words.hb_takeover(rsc_hold))
 
 
 def shutdone():
     # type: () -> Message
-    return _msg(("t", "shutdone"), ("st", ST_DEAD))
+    return Message(words.shutdone())
 
 
 def ip_request_resp(dest, ipaddr, weown, ok="OK"):
     # type: (str, str, bool, str) -> Message
-    return _msg(("t", "ip-request-resp"), ("dest", dest), ("ipaddr", ipaddr),
-                ("weown", "yes" if weown else "no"), ("ok", ok))
+    return Message(words.ip_request_resp(dest, ipaddr, weown, ok))
 
 
 STONITH_RESULTS = ("unneeded", "n_stnth", "OK", "bad", "badhost")
@@ -268,14 +235,14 @@ def stonith(node, result):
     # type: (str, str) -> Message
     if result not in STONITH_RESULTS:
         raise ValueError("stonith result must be one of %s" % (STONITH_RESULTS,))
-    return _msg(("t", "stonith"), ("node", node), ("result", result))
+    return Message(words.stonith(node, result))
 
 
 def respond_cstatus(dest, client, to_id, online):
     # type: (str, str, str, bool) -> Message
     """Reply to `query-cstatus` (cl_status clientstatus from a peer)."""
-    return _msg(("t", "respond-cstatus"), ("dest", dest), ("result", "OK"), ("cn", client),
-                ("to_id", to_id), ("cs", "online" if online else "offline"))
+    return Message([("t", "respond-cstatus"), ("dest", dest), ("result", "OK"), ("cn", client),
+                    ("to_id", to_id), ("cs", "online" if online else "offline")])
 
 
 def ns_st_ping(target, ts):
@@ -284,5 +251,5 @@ def ns_st_ping(target, ts):
     control fields.  `target` is the ping node's address, `ts` the timestamp of the
     status message being sent."""
     _check_uint("ts", ts)
-    return _msg(("t", "NS_st"), ("st", "ping"), ("info", "ping"), ("src", target),
-                ("ts", _hex(ts)))
+    return Message([("t", "NS_st"), ("st", "ping"), ("info", "ping"), ("src", target),
+                    ("ts", _hex(ts))])

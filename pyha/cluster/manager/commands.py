@@ -12,6 +12,7 @@ from pyha.cluster.manager.states import (
     P_RUNNING, P_STOPPING, PEER_UP, PROBE_CLAIM, _RUNNING_STATES, SB_NONE, W_SHUTDOWN,
 )
 from pyha.cluster.manager_events import CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, WHICH_WORDS, CommandResult
+from pyha.wire import vocabulary as words
 
 
 class CommandsMixin(object):
@@ -56,7 +57,7 @@ class CommandsMixin(object):
                 g.failed = None
                 g.handover_pending = False
         if self._peer.state == PEER_UP:
-            self._send([("t", "hb_takeover"), ("rsc_hold", which)])
+            self._send(words.hb_takeover(which))
             why = "asked %s to hand over [%s] groups %s (hb_takeover)" % (
                 self.peer, which, self._fmt(self._keys(cats)))
             self._decide(why)

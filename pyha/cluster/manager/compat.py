@@ -29,8 +29,9 @@ from typing import Any, Dict, Iterable, List, Optional, Set
 from pyha.cluster.events import WARNING, parse_dec
 from pyha.cluster.manager.records import _Group
 from pyha.cluster.manager.states import (
-    GROUPS_MSG, IPFAIL, LINKS_MSG, MAX_PING, PEER_UP, PING_MSG, _RUNNING_STATES,
+    GROUPS_MSG, IPFAIL, LINKS_MSG, MAX_PING, PEER_UP, _RUNNING_STATES,
 )
+from pyha.wire import vocabulary as words
 
 
 class CompatMixin(object):
@@ -64,29 +65,27 @@ class CompatMixin(object):
     def _send_ping_count(self):
         if not self.config.ping_targets or not self.config.nice_failback:
             return
-        self._send([("t", PING_MSG), ("num_ping", "%d" % self._my_ping())])
+        self._send(words.pyha_ping(self._my_ping()))
         if not self._peer.is_pyha and self._peer.state == PEER_UP:
-            self._send_ipfail("num_ping_nodes", [("num_ping", "%d" % self._my_ping())])
+            self._send_ipfail(words.IPFAIL_NUM_PING, words.num_ping(self._my_ping()))
 
     def _send_links(self):
         if not self.config.nice_failback or not any(g.vip for g in self._groups.values()):
             return
-        self._send([("t", LINKS_MSG), ("down", " ".join(self._arb.links_down))])
+        self._send(words.pyha_links(self._arb.links_down))
 
     def _send_notes(self):
         """Our extensions' state, for a peer that (re)starts or comes back."""
         self._send_ping_count()
         self._send_links()
         if self.config.ping_targets and self.config.nice_failback:
-            self._send([("t", "hbapi-clstat"), ("st", "join"), ("from_id", IPFAIL), ("to_id", IPFAIL),
-                        ("info", "signon"), ("client_gen", "0")])
+            self._send(words.ipfail_signon())
 
     def _send_ipfail(self, t, extra=()):
-        self._send([("t", t)] + list(extra) + [("dest", self.peer), ("from_id", IPFAIL), ("to_id", IPFAIL),
-                                                ("client_gen", "0")])
+        self._send(words.ipfail_message(t, self.peer, extra))
 
     def _send_stonith(self, result):
-        self._send([("t", "stonith"), ("node", self.peer), ("result", result)])
+        self._send(words.stonith(self.peer, result))
 
     def _peer_group_word(self, fields, field, msg, current, seq):
         # type: (Dict[str, Any], str, str, Any, Optional[int]) -> Optional[Set[str]]

@@ -35,7 +35,7 @@ from pyha.cluster.manager.records import _Arbitration, _Group, _Peer, _Standby, 
 from pyha.cluster.manager.standby import StandbyMixin
 from pyha.cluster.manager.startup import StartupMixin
 from pyha.cluster.manager.states import (
-    G_ACQUIRING, G_HELD, G_IDLE, G_PROBING, G_RELEASING, G_STUCK, _GROUP_FROM, GROUPS_MSG, P_RUNNING,
+    G_ACQUIRING, G_HELD, G_IDLE, G_PROBING, G_RELEASING, G_STUCK, _GROUP_FROM, P_RUNNING,
     P_STOPPED, P_STOPPING, P_WAITING, PEER_UP, _PHASE_FROM, _SB_FROM, SB_NONE, W_STANDBY_ACQUIRE,
     W_STANDBY_RELEASE, IllegalTransition,
 )
@@ -47,6 +47,7 @@ from pyha.cluster.manager_events import (
     GroupReleased, GroupReleaseFailed, Shutdown, Standby, Takeover, VipAnswered, VipConflict, VipFree,
     VipLink,
 )
+from pyha.wire import vocabulary as words
 
 
 class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, WitnessMixin, CommandsMixin, GroupsMixin, TimersMixin):
@@ -291,15 +292,11 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         if not self.config.nice_failback:
             return
         word = self._word(self._reported_cats(announce))
-        pairs = [("t", "resource"), ("rsc_hold", word), ("rtype", "full"),
-                 ("isstable", "1" if stable else "0")]
-        if info:
-            pairs.append(("info", info))
-        self._send(pairs)
+        self._send(words.resource(word, stable, info))
         self._last_report = (word, bool(stable))
         # rsc_hold cannot say "one of my two groups": tell a pyha peer exactly (a genuine
         # node ignores the unknown type, spec 1.7).
-        self._send([("t", GROUPS_MSG), ("running", " ".join(self._running_keys(announce)))])
+        self._send(words.pyha_groups(self._running_keys(announce)))
 
     # --- inputs ------------------------------------------------------------------------------
 

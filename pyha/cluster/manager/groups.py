@@ -17,6 +17,7 @@ from pyha.cluster.manager.states import (
     W_STANDBY_RELEASE, W_STARTUP, W_TAKEOVER,
 )
 from pyha.cluster.manager_events import Acquire, ProbeVip, Release, ShutdownComplete
+from pyha.wire import vocabulary as words
 
 
 class GroupsMixin(object):
@@ -82,8 +83,7 @@ class GroupsMixin(object):
             self._decide("group %s finally stopped here" % g.key)
         if g.legacy_reply:
             g.legacy_reply = False
-            self._send([("t", "ip-request-resp"), ("dest", self.peer), ("ipaddr", g.key),
-                        ("weown", "yes"), ("ok", "OK")])
+            self._send(words.ip_request_resp(self.peer, g.key, weown=True))
 
     def _on_release_failed(self, ev, now):
         g = self._group_for(ev)
@@ -180,12 +180,12 @@ class GroupsMixin(object):
             if self.config.nice_failback and self.peer in self._reported_cats():
                 # heartbeat's mach_down note claims the peer's groups unconditionally: say it
                 # only when they do run here.
-                self._send([("t", "resource"), ("rsc_hold", "foreign"), ("info", "mach_down")])
+                self._send(words.resource_mach_down())
         elif w.kind == W_STANDBY_RELEASE:
             sb = self._sb
             reason = "Local standby process completed [%s]: released %s" % (sb.word, self._fmt(w.keys))
             self._sb_to(SB_RELEASED, reason)
-            self._send([("t", "ask_resources"), ("rsc_hold", sb.word), ("info", "done")])
+            self._send(words.ask_resources(sb.word, words.ASK_DONE))
             self._decide(reason)
         elif w.kind == W_STANDBY_ACQUIRE:
             sb = self._sb
@@ -193,11 +193,11 @@ class GroupsMixin(object):
             reason = "Standby resource acquisition done [%s]: holding %s" % (word, self._fmt(running))
             self._sb_to(SB_NONE, reason)
             self._report(stable=self._stable())
-            self._send([("t", "ask_resources"), ("rsc_hold", word), ("info", "done")])
+            self._send(words.ask_resources(word, words.ASK_DONE))
             self._decide(reason)
         elif w.kind == W_SHUTDOWN:
             reason = "All HA resources relinquished: sending shutdone"
             self._phase_to(P_STOPPED, reason)
-            self._send([("t", "shutdone"), ("st", "dead")])
+            self._send(words.shutdone())
             self._decide(reason)
             self._out.append(ShutdownComplete(reason))

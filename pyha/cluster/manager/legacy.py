@@ -13,6 +13,7 @@ Pure, like the whole package: see `pyha.cluster.manager` for what it must never 
 
 from pyha.cluster.events import ERROR, INFO, WARNING
 from pyha.cluster.manager.states import G_STUCK, PROBE_CLAIM, PROBE_NONE, _RUNNING_STATES
+from pyha.wire import vocabulary as words
 
 
 class LegacyMixin(object):
@@ -34,8 +35,7 @@ class LegacyMixin(object):
             g.legacy_reply = True  # answered once the stop is done
             self._decide(reason)
             return
-        self._send([("t", "ip-request-resp"), ("dest", self.peer), ("ipaddr", g.key),
-                    ("weown", "no"), ("ok", "OK")])
+        self._send(words.ip_request_resp(self.peer, g.key, weown=False))
 
     def _on_ip_request_resp(self, fields, now):
         dest = fields.get("dest")

@@ -22,6 +22,7 @@ from pyha.cluster.manager.states import (
     P_WAITING, PEER_DEAD, PEER_LEFT, PEER_UP, PING_MSG, PROBE_CLAIM, PROBE_CLAIM_DELAYED, PROBE_HOLDER,
     PROBE_NONE, _RUNNING_STATES, SB_NONE, W_TAKEOVER,
 )
+from pyha.wire import vocabulary as words
 
 
 class PeerMixin(object):
@@ -193,7 +194,7 @@ class PeerMixin(object):
                 # with a huge hg): the peer did not restart and will not say what it holds
                 # unless asked.  `starting` asks (a stable genuine node simply answers); it
                 # goes before our report, whose isstable=1 ends the "in flux" it causes.
-                self._send([("t", "starting")])
+                self._send(words.starting())
             self._report(stable=self._stable())
             self._send_notes()
 
@@ -213,14 +214,14 @@ class PeerMixin(object):
             for g in self._groups.values():
                 if g.node == self.me and not g.want:
                     g.legacy_requested = True
-                    self._send([("t", "ip-request"), ("ipaddr", g.key)])
+                    self._send(words.ip_request(g.key))
             return
         self._decide("partition healed with %s: asking what it holds (starting) and telling it what I "
                      "hold (rsc_hold=%s)" % (self.peer, self._holding_word()))
         if self._peer.holds is None:
             # It may never have lost us (one-way cut) and so has no reason to report: a
             # `starting` is the protocol's way to ask (a stable genuine node just answers).
-            self._send([("t", "starting")])
+            self._send(words.starting())
         self._report(stable=self._stable())
         self._send_notes()
         # Once more a keepalive later: membership restarts sequence tracking for a peer it

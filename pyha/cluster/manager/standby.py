@@ -22,6 +22,7 @@ from pyha.cluster.manager.states import (
     SB_ACCEPTED, SB_ACQUIRING, SB_ASKED, SB_NONE, SB_RELEASED, SB_RELEASING, W_STANDBY_ACQUIRE,
     W_STANDBY_RELEASE,
 )
+from pyha.wire import vocabulary as words
 
 
 class StandbyMixin(object):
@@ -120,7 +121,7 @@ class StandbyMixin(object):
             self.peer, word, self._fmt(self._keys(cats)))
         self._sb_to(SB_ACCEPTED, reason)
         peer.stable = False
-        self._send([("t", "ask_resources"), ("rsc_hold", word), ("info", "other")])
+        self._send(words.ask_resources(word, words.ASK_OTHER))
         self._decide(reason)
 
     def _standby_give(self, now):
@@ -173,7 +174,7 @@ class StandbyMixin(object):
         text = "%s: %s wants to go standby [%s], asking %s to take %s" % (
             reason, self.me, word, self.peer, self._fmt(self._keys(sb.cats)))
         self._sb_to(SB_ASKED, text)
-        self._send([("t", "ask_resources"), ("rsc_hold", word), ("info", "me")])
+        self._send(words.ask_resources(word, words.ASK_ME))
         self._decide(text)
         return True, text
 

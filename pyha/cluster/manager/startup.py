@@ -30,6 +30,7 @@ from pyha.cluster.manager.states import (
     P_RUNNING, P_STARTING, P_WAITING, PEER_DEAD, PEER_LEFT, PEER_NEVER, PEER_UP, PROBE_CLAIM, RSC_WORDS,
     _RUNNING_STATES, SB_NONE, W_STARTUP,
 )
+from pyha.wire import vocabulary as words
 
 
 class StartupMixin(object):
@@ -42,7 +43,7 @@ class StartupMixin(object):
             return
         peer = self._peer
         if self.config.nice_failback:
-            self._send([("t", "starting")])
+            self._send(words.starting())
             self._phase_to(P_STARTING, "communication is up; asked %s what it holds (starting)" % self.peer)
             self._rqst_deadline = now + self.config.rqst_delay_ms / 1000.0
             self._send_notes()
@@ -63,7 +64,7 @@ class StartupMixin(object):
         if peer.status == "active":
             for g in mine:
                 g.legacy_requested = True
-                self._send([("t", "ip-request"), ("ipaddr", g.key)])
+                self._send(words.ip_request(g.key))
             if mine:
                 self._decide("asking %s to release my groups %s (legacy ip-request)" % (
                     self.peer, self._fmt(self._keys(groups=mine))))
@@ -76,8 +77,7 @@ class StartupMixin(object):
             self._decide(reason)
 
     def _send_self_resp(self, key):
-        self._send([("t", "ip-request-resp"), ("dest", self.me), ("ipaddr", key),
-                    ("weown", "yes"), ("ok", "OK")])
+        self._send(words.ip_request_resp(self.me, key, weown=True))
 
     def _startup_alone(self, why):
         keys = self._keys(groups=self._groups.values())

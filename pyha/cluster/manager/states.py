@@ -5,22 +5,21 @@ peer's liveness (PEER_*), how an acquisition is checked against the VIP witness 
 and what a protocol step waits for (W_*).  `_PHASE_FROM`, `_GROUP_FROM` and `_SB_FROM`
 say from which states each state may be entered; `Manager._phase_to`, `_group_to` and
 `_sb_to` are the only places states change and raise `IllegalTransition` otherwise.
-Also heartbeat's and pyha's protocol words the manager speaks (rsc_hold words, the
-pyha-* message types, ipfail's client id).
+The protocol words the manager speaks (rsc_hold words, the pyha-* message types, ipfail's
+client id) are `pyha.wire.vocabulary`'s, re-exported here under the manager's names.
 
-This module depends on nothing and must never hold logic: values and tables only.
+This module depends on nothing but those two value modules and must never hold logic:
+values and tables only.
 """
 
+from pyha.cluster.events import IllegalTransition  # noqa: F401  (re-exported)
+from pyha.wire.vocabulary import (  # noqa: F401  (re-exported)
+    GROUPS_MSG, INFO_REQ_OUR_RESOURCES, IPFAIL, IPFAIL_TYPES, LINKS_MSG, PING_MSG, RSC_WORDS,
+)
 
 AUTO_FAILBACK_MODES = ("on", "off", "legacy")
-RSC_WORDS = ("none", "local", "foreign", "all")
-PING_MSG = "pyha-ping"          # our extension: how many ping nodes we reach
-GROUPS_MSG = "pyha-groups"      # our extension: which groups run here (rsc_hold is per category)
-LINKS_MSG = "pyha-links"        # our extension: groups whose service interface has no carrier here
-INFO_STARTUP = "req_our_resources()"
+INFO_STARTUP = INFO_REQ_OUR_RESOURCES
 MAX_PING = 10000
-IPFAIL = "ipfail"               # the API client id genuine ipfail uses on both nodes
-IPFAIL_TYPES = ("num_ping_nodes", "you_are_dead", "abort_giveup")
 
 # Node-level resource phase.
 P_WAITING = "waiting"      # communication not up yet
@@ -93,6 +92,3 @@ _RELEASE_WAITS = (W_STANDBY_RELEASE, W_SHUTDOWN)
 
 _EPS = 1e-9  # slack when comparing float instants
 
-
-class IllegalTransition(AssertionError):
-    """A state change from a state it cannot come from: a bug, so it shouts."""

@@ -15,6 +15,7 @@ from pyha.cluster.manager.states import (
     _EPS, G_HELD, G_PROBING, G_RELEASING, G_STUCK, P_RUNNING, P_STARTING, PEER_UP, SB_ASKED, SB_NONE,
 )
 from pyha.cluster.manager_events import Release
+from pyha.wire import vocabulary as words
 
 
 class TimersMixin(object):
@@ -42,7 +43,7 @@ class TimersMixin(object):
             # Nothing from it yet: our `starting` may have been lost (see _on_node_restarted).
             self._asked_again = True
             self._log(INFO, "no answer from %s to starting yet: asking again" % self.peer)
-            self._send([("t", "starting")])
+            self._send(words.starting())
         if (self._phase == P_STARTING and self._rqst_deadline is not None
                 and now >= self._rqst_deadline - _EPS):
             self._startup_take("no usable word from %s within %d ms (RQSTDELAY)" % (
