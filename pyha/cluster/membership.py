@@ -263,7 +263,7 @@ class Membership(object):
         heal = False
         if gen is None:
             peer.cur.generation = hg  # first contact: nothing to compare with (as heartbeat)
-        elif t == "status" and peer.state == NODE_DEAD and not peer.gens.restarted:
+        elif t == words.T_STATUS and peer.state == NODE_DEAD and not peer.gens.restarted:
             if seq <= peer.cur.status_seq:
                 self._count("stale_status")
                 return
@@ -274,7 +274,7 @@ class Membership(object):
         # type: (float, Peer, Optional[str], str, Heard, Dict[str, Any], bool, bool, List[Any]) -> None
         """A sequenced packet of the peer's current generation."""
         seq = h.seq
-        is_status = t == "status"
+        is_status = t == words.T_STATUS
         dest = field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
         prev_last = peer.cur.track.last_seq
@@ -310,12 +310,12 @@ class Membership(object):
             return
         if is_status:
             self._on_status(now, peer, medium, seq, fields, heal, restart, out)
-        elif t == "shutdone":
+        elif t == words.T_SHUTDONE:
             peer.leaves(out)
-        elif t == "reqnodes":
+        elif t == words.T_REQNODES:
             out.append(Log(DEBUG, "answering reqnodes from %s" % peer.name))
             out.append(self.send(OrderedDict(words.repnodes(peer.name, self.config.nodes))))
-        elif t == "repnodes":
+        elif t == words.T_REPNODES:
             # Our node list is ha.cf's; a genuine peer's view is not imported (spec 1.11).
             out.append(Log(DEBUG, "repnodes from %s: %r" % (peer.name, field(fields, "nodelist"))))
         else:
@@ -334,7 +334,7 @@ class Membership(object):
                 self._on_sequenced(now, peer, medium, pkt.t, pkt, fields, out)
             else:  # PREVIOUS: its link works, and a newer status keeps the node alive
                 self._touch_link(now, peer, medium, out)
-                if pkt.t == "status" and peer.state == NODE_UP and peer.gens.previous_status(pkt.seq):
+                if pkt.t == words.T_STATUS and peer.state == NODE_UP and peer.gens.previous_status(pkt.seq):
                     peer.last_heard = now
                     peer.warned = False
 
@@ -369,7 +369,7 @@ class Membership(object):
         # type: (float, Peer, Optional[str], str, Dict[str, Any], List[Any]) -> None
         dest = field(fields, "dest")
         to_us = dest is None or dest.lower() == self.config.local
-        if t == "NS_nak_rexmit":
+        if t == words.T_NS_NAK_REXMIT:
             # Always consumed: whoever asked, that seq will never come (spec 1.10).
             self._touch_link(now, peer, medium, out)
             self._sent.on_nak(peer, fields, to_us, out)
@@ -377,9 +377,9 @@ class Membership(object):
             self._count("ns_not_for_us")
         else:
             self._touch_link(now, peer, medium, out)
-            if t == "NS_ackmsg":
+            if t == words.T_NS_ACKMSG:
                 self._sent.on_ack(peer, fields)
-            elif t == "NS_rexmit":
+            elif t == words.T_NS_REXMIT:
                 self._sent.on_rexmit(now, peer, fields, out)
             else:
                 self._count("ns_ignored")

@@ -12,7 +12,8 @@ operator commands (`Standby`, `Takeover`, `Shutdown`) and `Tick`, each with a mo
 why; the last ones are kept for `pyha status` (`snapshot()`).
 
 The package, one job a module:
-  states.py    states as constants, transition tables, IllegalTransition, protocol words
+  states.py    states as constants, transition tables; re-exports IllegalTransition and the
+               protocol words (both defined once: pyha.cluster.events, pyha.wire.vocabulary)
   config.py    ManagerConfig, ManagedGroup, default_claim_delay_ms
   records.py   the small mutable records (group, probe, peer, standby, wait, arbitration)
   core.py      Manager: fields, transitions, claims, reports, the input loop

@@ -26,7 +26,7 @@ class CommandsMixin(object):
             self._out.append(CommandResult(CMD_STANDBY, which, False,
                                            "unknown set %r: use all, local, foreign or failback" % (which,)))
             return
-        word = "foreign" if which == "failback" else which
+        word = words.RSC_FOREIGN if which == words.RSC_FAILBACK else which
         ok, why = self._start_standby(word, "operator asked for standby [%s]" % which, "operator")
         if not ok:
             self._decide("standby [%s] refused: %s" % (which, why), WARNING)

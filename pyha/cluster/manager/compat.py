@@ -40,11 +40,11 @@ class CompatMixin(object):
     def _cats_from_word(self, word, sender):
         # type: (str, str) -> Set[str]
         """rsc_hold as `sender` says it -> the set of preferred nodes whose groups it means."""
-        if word == "local" or word == "failback":
+        if word == words.RSC_LOCAL or word == words.RSC_FAILBACK:
             return {sender}
-        if word == "foreign":
+        if word == words.RSC_FOREIGN:
             return {self._other(sender)}
-        if word == "all":
+        if word == words.RSC_ALL:
             return {self.me, self.peer}
         return set()
 
@@ -55,12 +55,12 @@ class CompatMixin(object):
         local = sender in cats
         foreign = self._other(sender) in cats
         if local and foreign:
-            return "all"
+            return words.RSC_ALL
         if local:
-            return "local"
+            return words.RSC_LOCAL
         if foreign:
-            return "foreign"
-        return "none"
+            return words.RSC_FOREIGN
+        return words.RSC_NONE
 
     def _send_ping_count(self):
         if not self.config.ping_targets or not self.config.nice_failback:
@@ -147,7 +147,7 @@ class CompatMixin(object):
             return  # no ping nodes here: no ipfail to play
         if fields.get("to_id") not in (None, IPFAIL):
             return
-        if t == "num_ping_nodes":
+        if t == words.IPFAIL_NUM_PING:
             if not self._on_peer_ping(fields, now):
                 return
             theirs, mine = self._peer.ping, self._my_ping()

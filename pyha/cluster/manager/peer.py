@@ -102,7 +102,7 @@ class PeerMixin(object):
         peer.state = PEER_LEFT
         peer.holds = set()
         self._me_pending = None
-        peer.holds_word = "none"
+        peer.holds_word = words.RSC_NONE
         peer.stable = True
         peer.ping = None
         peer.ping_inferred = False
@@ -251,21 +251,22 @@ class PeerMixin(object):
             return
         fields = ev.fields if isinstance(ev.fields, dict) else {}
         t = ev.t
-        if self._peer.state in (PEER_DEAD, PEER_LEFT) and t in ("starting", "resource", "ask_resources"):
+        if self._peer.state in (PEER_DEAD, PEER_LEFT) and t in (
+                words.T_STARTING, words.T_RESOURCE, words.T_ASK_RESOURCES):
             # It speaks before membership calls it back (that waits for its next status):
             # stop chasing what it may hold.
             self._peer_back("it sends %s again" % t)
-        if t == "starting":
+        if t == words.T_STARTING:
             self._on_starting(ev, now)
-        elif t == "resource":
+        elif t == words.T_RESOURCE:
             self._on_resource(ev, fields, now)
-        elif t == "ask_resources":
+        elif t == words.T_ASK_RESOURCES:
             self._on_ask_resources(fields, now, ev.seq if isinstance(ev.seq, int) else None)
-        elif t == "hb_takeover":
+        elif t == words.T_HB_TAKEOVER:
             self._on_hb_takeover(fields, now)
-        elif t == "ip-request":
+        elif t == words.T_IP_REQUEST:
             self._on_ip_request(fields, now)
-        elif t == "ip-request-resp":
+        elif t == words.T_IP_REQUEST_RESP:
             self._on_ip_request_resp(fields, now)
         elif t == PING_MSG:
             self._peer.is_pyha = True
@@ -278,5 +279,5 @@ class PeerMixin(object):
         elif t == LINKS_MSG:
             self._peer.is_pyha = True
             self._on_peer_links(fields, ev.seq if isinstance(ev.seq, int) else None)
-        elif t == "stonith":
+        elif t == words.T_STONITH:
             self._log(INFO, "%s reports stonith of %s: %s" % (self.peer, fields.get("node"), fields.get("result")))

@@ -32,6 +32,7 @@ from pyha.cluster.events import ERROR, WARNING
 from pyha.cluster.manager.states import (
     _EPS, G_HELD, G_IDLE, P_RUNNING, PEER_DEAD, PEER_UP, PROBE_CLAIM, _RUNNING_STATES, SB_NONE,
 )
+from pyha.wire import vocabulary as words
 
 
 # A rule is `rule(m, now)` on the Manager `m`: None when it has nothing to say (the next
@@ -180,7 +181,7 @@ def _ping(m, now):
     if m._arb.ping_next_try is not None and now < m._arb.ping_next_try - _EPS:
         return None
     m._arb.ping_next_try = now + (cfg.ping_giveup_delay_ms + cfg.standby_timeout_ms) / 1000.0
-    ok, why = m._start_standby("all", "I reach %d of %d ping nodes, %s reaches %d" % (
+    ok, why = m._start_standby(words.RSC_ALL, "I reach %d of %d ping nodes, %s reaches %d" % (
         m._my_ping(), len(cfg.ping_targets), m.peer, peer.ping), "ping")
     if not ok:
         m._decide("ping giveup delayed: %s" % why, WARNING)
@@ -202,8 +203,8 @@ def _failback(m, now):
     if m._peer_link_down(theirs):
         return None  # it cannot serve them; wait for its carrier (it tells us)
     m._failback_needed = False
-    ok, why = m._start_standby("foreign", "auto_failback: %s is back and stable, giving its "
-                                          "groups back" % m.peer, "failback")
+    ok, why = m._start_standby(words.RSC_FOREIGN, "auto_failback: %s is back and stable, giving its "
+                                               "groups back" % m.peer, "failback")
     if not ok:
         m._decide("auto failback delayed: %s" % why, WARNING)
     return True

@@ -30,12 +30,12 @@ class StandbyMixin(object):
 
     def _on_ask_resources(self, fields, now, seq=None):
         info = fields.get("info")
-        word = fields.get("rsc_hold") or "all"
-        if info is None or word not in RSC_WORDS + ("failback",):
+        word = fields.get("rsc_hold") or words.RSC_ALL
+        if info is None or word not in RSC_WORDS + (words.RSC_FAILBACK,):
             self._log(ERROR, "Received standby message without valid info/rsc_hold from %s" % self.peer)
             return
-        if word == "failback":
-            word = "foreign"
+        if word == words.RSC_FAILBACK:
+            word = words.RSC_FOREIGN
         if not self.config.nice_failback:
             self._log(INFO, "Standby mode only implemented when nice_failback on")
             return
@@ -179,8 +179,9 @@ class StandbyMixin(object):
         return True, text
 
     def _on_hb_takeover(self, fields, now):
-        word = fields.get("rsc_hold") or "all"
-        mapped = {"all": "all", "local": "foreign", "foreign": "local", "failback": "foreign"}.get(word)
+        word = fields.get("rsc_hold") or words.RSC_ALL
+        mapped = {words.RSC_ALL: words.RSC_ALL, words.RSC_LOCAL: words.RSC_FOREIGN, words.RSC_FOREIGN: words.RSC_LOCAL,
+                  words.RSC_FAILBACK: words.RSC_FOREIGN}.get(word)
         if mapped is None:
             self._log(ERROR, "hb_takeover from %s with bad rsc_hold %r ignored" % (self.peer, word))
             return

@@ -128,7 +128,7 @@ class StartupMixin(object):
                 self._report(stable=self._stable())
             return
         peer.holds = set()
-        peer.holds_word = "none"
+        peer.holds_word = words.RSC_NONE
         peer.running = (set(), seq)
         peer.stable = False
         peer.links_down = None  # it says again after its `starting` (a new generation numbers afresh)
