@@ -174,8 +174,9 @@ def _starting_daemon(run_dir):
 
 def _command(cmd, which, run_dir, json_out):
     from pyha.daemon.control import ControlError, request
-    if which not in ("all", "local", "foreign", "failback"):
-        fail("%s takes all, local, foreign or failback, not %r" % (cmd, which), code=2)
+    from pyha.cluster.manager_events import WHICH_WORDS
+    if which not in WHICH_WORDS:
+        fail("%s takes %s, not %r" % (cmd, ", ".join(WHICH_WORDS[:-1]) + " or " + WHICH_WORDS[-1], which), code=2)
     try:
         answer = request(paths.control_path(run_dir), {"cmd": cmd, "which": which}, timeout=10)
     except ControlError as exc:

@@ -10,10 +10,11 @@ the actions `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult` and
 `to_dict()` for JSON.
 
 This module must never do I/O, read a clock or import anything outside the standard
-library and `pyha.cluster.events`.
+library, `pyha.cluster.events` and the protocol words of `pyha.wire.vocabulary`.
 """
 
 from pyha.cluster.events import _Value
+from pyha.wire.vocabulary import RSC_ALL, RSC_FAILBACK, RSC_FOREIGN, RSC_LOCAL
 
 # Operator command names (as `pyha standby|takeover|shutdown` send them).
 CMD_STANDBY = "standby"
@@ -22,7 +23,7 @@ CMD_SHUTDOWN = "shutdown"
 
 # Which resources a standby/takeover command or message is about, from the point of view
 # of the node that says it (heartbeat's rsc_hold words, spec 1.7 and 5.4).
-WHICH_WORDS = ("all", "local", "foreign", "failback")
+WHICH_WORDS = (RSC_ALL, RSC_LOCAL, RSC_FOREIGN, RSC_FAILBACK)
 
 
 # --- inputs from the shell: results of group operations ------------------------------

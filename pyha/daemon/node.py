@@ -23,6 +23,7 @@ from pyha import __version__
 from pyha import diagnostics as dg
 from pyha import paths
 from pyha import wire
+from pyha.wire import vocabulary
 from pyha.cluster import events as ev
 from pyha.cluster import manager_events as me
 from pyha.cluster.manager import ManagerConfig
@@ -529,7 +530,7 @@ class Daemon(object):
             self._arm_tick()
         else:
             # nothing to release: announce we are leaving
-            self._send(self.membership.send(OrderedDict([("t", "shutdone"), ("st", "dead")])))
+            self._send(self.membership.send(OrderedDict(vocabulary.shutdone())))
             self._leave()
 
     def _close_release_lock(self):
