@@ -261,6 +261,12 @@ class IllegalTransition(AssertionError):
 
 
 # --- safe number parsing -------------------------------------------------------------
+
+def is_int(value):
+    # type: (Any) -> bool
+    """A real integer (bool is an int to Python, never to us)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
 # One grammar, pyha.wire.message's parse_hex/parse_dec (which raise WireError naming the
 # field); here the same grammar answers None instead, because the core counts a bad field
 # rather than catching.  Only text counts (fields reach the core decoded), and a decimal

@@ -9,6 +9,8 @@ third-party library; it only checks and holds values.
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from pyha.cluster.events import is_int  # noqa: F401  (membership's callers import it from here)
+
 START_DT_EXTRA_MS = 2000     # advertised dt = deadtime + 2000 ms ...
 START_DT_PERIOD_S = 5.0      # ... for the first 5 s after start (spec 1.12)
 MAX_DT_MS = 24 * 3600 * 1000  # an advertised dt above a day is garbage, not a setting
@@ -156,10 +158,6 @@ def _positive(value, what):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError("%s must be a positive integer of milliseconds, not %r" % (what, value))
     return value
-
-
-def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def field(fields, name):

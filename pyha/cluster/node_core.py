@@ -59,7 +59,7 @@ class NodeCore(object):
         # type: (MembershipConfig, Optional[ManagerConfig], Any) -> NodeCore
         """Membership plus the resource manager, or membership only (rconfig None:
         `pyha daemon --no-resources`, heartbeat's -M)."""
-        membership = Membership(mconfig, rng) if rng is not None else Membership(mconfig)
+        membership = Membership(mconfig, rng)
         if rconfig is None:
             manager = NullManager(mconfig.local, send=membership.send)  # type: Any
         else:

@@ -69,10 +69,6 @@ class Settings(object):
     def control_path(self):
         return paths.control_path(self.run_dir)
 
-    @property
-    def pid_path(self):
-        return paths.pid_path(self.run_dir)
-
 
 class StartupError(Exception):
     def __init__(self, message, diagnostics=(), exit_code=EXIT_NOT_CONFIGURED):

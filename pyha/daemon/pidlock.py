@@ -21,7 +21,7 @@ import fcntl
 import os
 from typing import Optional
 
-from pyha.paths import PID_FILE
+from pyha.paths import pid_path
 
 
 class AlreadyRunning(Exception):
@@ -46,7 +46,7 @@ def read_pid(path):
 class PidLock(object):
     def __init__(self, run_dir):
         # type: (str) -> None
-        self.path = os.path.join(run_dir, PID_FILE)
+        self.path = pid_path(run_dir)
         self.fd = None  # type: Optional[int]
 
     def take(self):
@@ -95,7 +95,7 @@ def held_by(run_dir, proc_locks="/proc/locks"):
     or None when nobody holds it.  For status commands.  It reads /proc/locks instead of
     trying the lock: even a shared lock taken for an instant would make a daemon starting
     at that instant believe another one runs."""
-    path = os.path.join(run_dir, PID_FILE)
+    path = pid_path(run_dir)
     try:
         st = os.stat(path)
     except OSError:

@@ -82,6 +82,8 @@ def udp_port_holders(port):
     """Every socket of this namespace bound to UDP `port`, with its process if visible;
     this process's own sockets are not counted."""
     inodes = _bound_inodes(port)
+    if not inodes:
+        return []  # the usual case: no scan of every process's descriptors
     owners = _owners(set(inodes))
     out = []
     for inode, address in sorted(inodes.items()):

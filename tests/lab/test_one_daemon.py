@@ -11,21 +11,11 @@ import time
 
 import pytest
 
-from labutil import Daemon, node_state, pyha_env, wait_until
-from test_daemon_lab import DEADTIME, INITDEAD, configure
+from labutil import node_state, pyha_env, wait_until
+from test_daemon_lab import DEADTIME, INITDEAD, daemons  # noqa: F401  (the fixture: two daemons)
 
 LAB_TAG = "one"
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture
-def pair(lab):
-    configure(lab)
-    d1 = Daemon(lab.node("HA1"), "--no-resources")
-    d2 = Daemon(lab.node("HA2"), "--no-resources")
-    yield d1, d2
-    for d in (d1, d2):
-        d.stop()
 
 
 def received_from_ha2(d):
@@ -33,8 +23,8 @@ def received_from_ha2(d):
     return st.get("daemon", {}).get("packets_received", 0)
 
 
-def test_a_second_daemon_exits_at_once_and_the_first_keeps_its_peer(lab, pair):
-    d1, d2 = pair
+def test_a_second_daemon_exits_at_once_and_the_first_keeps_its_peer(lab, daemons):
+    d1, d2 = daemons
     assert wait_until(lambda: node_state(d1, "ha2") == "up" and node_state(d2, "ha1") == "up", INITDEAD + 2)[0]
     ha1 = lab.node("HA1")
     with open(ha1.host_path("/run/pyha/pyha.pid")) as f:

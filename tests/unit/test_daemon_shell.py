@@ -2,7 +2,6 @@
 per sender, and refusing a UDP port another process holds (real sockets on loopback)."""
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -12,6 +11,7 @@ import pytest
 from pyha import wire
 from pyha.daemon.node import Daemon, Settings, StartupError
 from pyha.wire import control
+from test_media import _free_port
 
 KEY = "shell-test-key"
 ME = os.uname()[1].lower()  # check_config wants this host among the nodes, like heartbeat
@@ -73,17 +73,9 @@ sys.stdin.read()
 """
 
 
-def _free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="binding to a device (SO_BINDTODEVICE) needs root")
 def test_a_udp_port_held_by_another_process_is_refused_naming_it(tmp_path):
-    port = _free_udp_port()
+    port = _free_port()
     d = Daemon(Settings(ha_dir=_ha_dir(tmp_path, port), state_dir=str(tmp_path / "state"),
                         run_dir=str(tmp_path / "run"), manage_resources=False))
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), str(port)],

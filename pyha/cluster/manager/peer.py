@@ -15,8 +15,8 @@ A mixin of `Manager` (core.py says why); it holds no state of its own.
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
 
-from pyha.cluster.events import INFO, WARNING, PingUp
-from pyha.cluster.manager.records import _is_int, _Wait
+from pyha.cluster.events import INFO, WARNING, PingUp, is_int
+from pyha.cluster.manager.records import _Wait
 from pyha.cluster.manager.states import (
     G_IDLE, G_PROBING, GROUPS_MSG, IPFAIL_TYPES, LINKS_MSG, P_RUNNING, P_STARTING, P_STOPPED, P_STOPPING,
     P_WAITING, PEER_DEAD, PEER_LEFT, PEER_UP, PING_MSG, PROBE_CLAIM, PROBE_CLAIM_DELAYED, PROBE_HOLDER,
@@ -188,7 +188,7 @@ class PeerMixin(object):
             # Do not wait for its `starting` to answer it: the first messages of a new
             # generation are not retransmitted if lost, and without our report it would take
             # its groups after RQSTDELAY even while we run them.
-            if _is_int(ev.old_generation) and _is_int(ev.new_generation) \
+            if is_int(ev.old_generation) and is_int(ev.new_generation) \
                     and ev.new_generation < ev.old_generation:
                 # Membership undid a generation that never proved itself (forged packets
                 # with a huge hg): the peer did not restart and will not say what it holds

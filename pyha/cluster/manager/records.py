@@ -14,11 +14,6 @@ from pyha.cluster.manager.states import (
 )
 
 
-def _is_int(value):
-    # type: (Any) -> bool
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 class _Probe(object):
     """What the VIP witness said about one group's address, and what we wait for."""
 
