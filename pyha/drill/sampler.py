@@ -52,18 +52,31 @@ class HolderSampler(object):
 
     def holders(self):
         # type: () -> List[str]
-        out = []
-        for name, ipr in sorted(self.iprs.items()):
-            try:
-                up = {l["index"] for l in ipr.get_links()
-                      if l["flags"] & IFF_UP and l["flags"] & IFF_LOWER_UP}
-                for a in ipr.get_addr(family=socket.AF_INET):
-                    if a.get_attr("IFA_ADDRESS") == self.vip and a["index"] in up:
-                        out.append(name)
-                        break
-            except Exception:  # namespace gone (node powered off and deleted): holds nothing
-                continue
+        """The nodes holding the VIP at one instant.
+
+        The nodes are read one after another, so a hand-over between two reads (the
+        first node releases, then the second takes: heartbeat's shutdown does exactly
+        that, a few ms apart) would look like both holding.  A duplicate counts only when
+        it is proven: every holder read before the last one is read again after it, and
+        only those still holding stay (held before and after, so held at that instant)."""
+        names = sorted(self.iprs)
+        out = [name for name in names if self._holds(name)]
+        if len(out) > 1:
+            out = [name for name in out[:-1] if self._holds(name)] + out[-1:]
         return out
+
+    def _holds(self, name):
+        # type: (str) -> bool
+        ipr = self.iprs[name]
+        try:
+            up = {l["index"] for l in ipr.get_links()
+                  if l["flags"] & IFF_UP and l["flags"] & IFF_LOWER_UP}
+            for a in ipr.get_addr(family=socket.AF_INET):
+                if a.get_attr("IFA_ADDRESS") == self.vip and a["index"] in up:
+                    return True
+        except Exception:  # namespace gone (node powered off and deleted): holds nothing
+            return False
+        return False
 
     def close(self):
         for ipr in self.iprs.values():
