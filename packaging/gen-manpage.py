@@ -69,6 +69,9 @@ The resource group and its preferred node.
 .I /etc/ha.d/authkeys
 Shared key authenticating every packet; mode 0600, identical on both nodes.
 .TP
+.I /etc/ha.d/pyha.cf
+pyha's own settings (optional; see PYHA.CF); genuine heartbeat never reads it.
+.TP
 .I /etc/ha.d/resource.d/
 Resource scripts (heartbeat style); services are also found in /etc/init.d and systemd.
 .TP
@@ -215,13 +218,37 @@ def walk(path, cmd):
     return [(path, cmd)]
 
 
+PYHACF_INTRO = r""".SH PYHA.CF
+Heartbeat refuses directives it does not know in
+.IR ha.cf ,
+so the settings only pyha has live in
+.IR /etc/ha.d/pyha.cf ,
+which genuine heartbeat never reads.  It has ha.cf's syntax: one directive per line,
+\fB#\fR starts a comment, times are seconds unless written with a unit (\fB500ms\fR,
+\fB2s\fR, \fB5min\fR, \fB1h\fR).  The file is optional (every setting has a default);
+\fBpyha config check\fR checks it (file, line and the fix for each finding), \fBpyha init\fR
+writes a commented template when there is none, \fBpyha sync\fR copies it to the peer, and the
+daemon rereads it on SIGHUP (\fBsystemctl reload pyha\fR): its settings apply at once.
+Directives:"""
+
+
+def pyhacf_section():
+    # type: () -> str
+    """The PYHA.CF section: every directive pyha.cf's registry knows, with its syntax."""
+    from pyha.config.pyhacf_registry import specs
+    parts = [PYHACF_INTRO]
+    for spec in specs().values():
+        parts.append(".TP\n\\fB%s\\fR\n%s" % (esc(spec.syntax), esc(" ".join(spec.doc.split()))))
+    return "\n".join(parts) + "\n"
+
+
 def manpage():
     # type: () -> str
     root = typer.main.get_command(app)
     body = [render_command(path, cmd) for path, cmd in walk(["pyha"], root)]
     options = "\n".join(render_param(p) for p in root.params if not getattr(p, "hidden", False))
     head = HEADER % {"version": __version__, "description": paragraphs(root.help or ""), "options": options}
-    return head + "\n".join(body) + "\n" + FOOTER
+    return head + "\n".join(body) + "\n" + pyhacf_section() + FOOTER
 
 
 def main(argv=None):

@@ -9,6 +9,7 @@ file names come from here.  Pure constants and joins: nothing here touches the d
 import os
 
 HA_DIR = "/etc/ha.d"            # ha.cf, haresources, authkeys (heartbeat's)
+PYHA_CF = "pyha.cf"             # pyha's own settings, in HA_DIR (heartbeat never reads it)
 STATE_DIR = "/var/lib/pyha"     # hb_generation, hb_uuid
 RUN_DIR = "/var/run/pyha"       # pid file (the one-daemon lock), control socket
 

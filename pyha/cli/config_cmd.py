@@ -14,16 +14,17 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 
 @app.callback()
 def config():
-    """Check the /etc/ha.d configuration (ha.cf, haresources, authkeys)."""
+    """Check the /etc/ha.d configuration (ha.cf, haresources, authkeys, pyha.cf)."""
 
 
 @app.command("check")
 def check(
     directory: str = typer.Option(paths.HA_DIR, "--dir", metavar="DIR",
-                                  help="Directory holding ha.cf, haresources and authkeys."),
+                                  help="Directory holding ha.cf, haresources, authkeys (and pyha.cf)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON object instead of text."),
 ):
-    """Check ha.cf, haresources and authkeys against heartbeat 3 rules and this host.
+    """Check ha.cf, haresources and authkeys against heartbeat 3 rules and this host,
+    and pyha's own settings in pyha.cf (optional; see PYHA.CF below).
 
     Every finding names the file, the line and the fix.  Exit status: 0 no errors,
     1 errors found, 2 usage error.
@@ -35,5 +36,7 @@ def check(
         from pyha.daemon.logsetup import destinations
         cf = report.hacf
         typer.echo("\n  ".join(["logs go to:"] + destinations(cf.logfile, cf.debugfile, cf.logfacility)))
+        if report.pyhacf is not None and not report.pyhacf.present:
+            typer.echo("pyha.cf: none (every pyha setting is its default)")
     typer.echo(report.render(as_json=json_out))
     raise typer.Exit(report.exit_code)

@@ -1,5 +1,6 @@
 """`pyha init` and `pyha sync`: write /etc/ha.d for both nodes and copy it to the peer."""
 
+import errno
 import os
 from typing import Any, List, Optional
 
@@ -70,7 +71,7 @@ def init(
     if result.synced:
         print_changes("peer %s" % peer, result.peer_changes)
     else:
-        typer.echo("not synced: copy %s/{ha.cf,haresources,authkeys} to the peer (pyha sync)" % directory)
+        typer.echo("not synced: copy %s/{ha.cf,haresources,authkeys,pyha.cf} to the peer (pyha sync)" % directory)
 
 
 def dry_run_text(result, directory):
@@ -98,10 +99,11 @@ def sync(
     ssh_opt: List[str] = typer.Option([], "--ssh-opt", help="Extra argument for ssh (repeatable)."),
     json_out: bool = typer.Option(False, "--json"),
 ):
-    """Push this node's ha.cf, haresources and authkeys to the peer (like ha_propagate)."""
+    """Push this node's ha.cf, haresources, authkeys and pyha.cf (if it has one) to the peer
+    (like ha_propagate)."""
     from pyha.config.common import read_text
     from pyha.host.initcmd import os_error_text
-    from pyha.host.peersync import HA_FILES, PeerStateUnknown, push
+    from pyha.host.peersync import HA_FILES, OPTIONAL_FILES, PeerStateUnknown, push
     from pyha.host.ssh import Peer, SshError
 
     files = {}
@@ -110,6 +112,8 @@ def sync(
         try:
             files[name] = (read_text(path), os.stat(path).st_mode & 0o7777)
         except OSError as exc:
+            if name in OPTIONAL_FILES and getattr(exc, "errno", None) == errno.ENOENT:
+                continue
             fail("cannot read this node's files: %s" % os_error_text(exc, path))
     try:
         changes = push(Peer(peer, user=ssh_user, options=ssh_opt), files, directory, dry_run=dry_run)

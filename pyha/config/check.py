@@ -1,10 +1,11 @@
 """`pyha config check`: read /etc/ha.d, and report every problem with file, line and fix.
 
 Combines each file's own checks (`HaCf.check()`, `Haresources.check()`,
-`Authkeys.check()`) with the checks that need another file or the host: this host's
+`Authkeys.check()`, and pyha's own optional pyha.cf: `PyhaCf.check()`) with the checks that
+need another file or the host: this host's
 `uname -n` among the nodes, interfaces, resource scripts, name resolution, the authkeys
 mode and owner.  The host is reached only through an injected `HostFacts`, so the whole
-check is deterministic under test.  Reading the three files is the only I/O done here.
+check is deterministic under test.  Reading the files is the only I/O done here.
 
 Severity policy (the drop-in rule): whatever makes genuine heartbeat 3.0.x refuse to start
 is an error; what it accepts is at most a warning, except these deliberate errors: unknown
@@ -25,6 +26,7 @@ from pyha.config.common import MAX_FILE_SIZE, FileRefused, read_text, show
 from pyha.config.hacf import HaCf
 from pyha.config.haresources import BUILTIN_AGENTS, Haresources, looks_like_ip, script_name_problem
 from pyha.config.hostfacts import FileStat, HostFacts, RealHostFacts
+from pyha.config.pyhacf import CrossContext, PyhaCf
 
 HA_FILES = ("ha.cf", "haresources", "authkeys")
 INIT_DIRS = ("/etc/init.d",)
@@ -84,9 +86,10 @@ class CheckReport(object):
     """The outcome of a check: the parsed models (None for a file that could not be read)
     and the sorted diagnostics (at most MAX_REPEATS of one kind: `count` has the totals)."""
 
-    def __init__(self, ha_dir, hacf, haresources, authkeys, diagnostics):
-        # type: (str, Optional[HaCf], Optional[Haresources], Optional[Authkeys], List[dg.Diagnostic]) -> None
+    def __init__(self, ha_dir, hacf, haresources, authkeys, diagnostics, pyhacf=None):
+        # type: (str, Optional[HaCf], Optional[Haresources], Optional[Authkeys], List[dg.Diagnostic], Optional[PyhaCf]) -> None
         self.ha_dir = ha_dir
+        self.pyhacf = pyhacf  # pyha's own settings (empty, `present` False, when there is no pyha.cf)
         self.hacf = hacf
         self.haresources = haresources
         self.authkeys = authkeys
@@ -168,8 +171,25 @@ def check_config(ha_dir=paths.HA_DIR, facts=None):
     keys = (Authkeys.parse(texts["authkeys"], os.path.join(ha_dir, "authkeys"))
             if texts["authkeys"] is not None else None)
     authkeys_stat = facts.stat(os.path.join(ha_dir, "authkeys")) if keys is not None else None
-    diags.extend(check_models(hacf, hares, keys, facts, ha_dir, authkeys_stat))
-    return CheckReport(ha_dir, hacf, hares, keys, diags)
+    pyhacf = _read_pyhacf(ha_dir, diags)
+    diags.extend(check_models(hacf, hares, keys, facts, ha_dir, authkeys_stat, pyhacf))
+    return CheckReport(ha_dir, hacf, hares, keys, diags, pyhacf)
+
+
+def _read_pyhacf(ha_dir, diags):
+    # type: (str, List[dg.Diagnostic]) -> Optional[PyhaCf]
+    """pyha.cf, or an empty model when there is none (all defaults); None, with a
+    diagnostic, when it exists but cannot be read."""
+    path = os.path.join(ha_dir, paths.PYHA_CF)
+    try:
+        return PyhaCf.load_optional(path)
+    except (OSError, IOError) as exc:
+        if isinstance(exc, FileRefused):
+            diags.append(_missing(paths.PYHA_CF, path, exc))
+        else:
+            diags.append(dg.error("pyhacf-unreadable", "cannot read pyha.cf (%s)" % (exc.strerror or exc), path,
+                                  None, "fix its permissions, or remove it to use every default"))
+        return None
 
 
 _MISSING = {
@@ -191,8 +211,8 @@ def _missing(name, path, exc):
                     "run `pyha init` to write it, or copy it from the other node (`pyha sync`)")
 
 
-def check_models(hacf, haresources, authkeys, facts, ha_dir=paths.HA_DIR, authkeys_stat=None):
-    # type: (Optional[HaCf], Optional[Haresources], Optional[Authkeys], HostFacts, str, Optional[FileStat]) -> List[dg.Diagnostic]
+def check_models(hacf, haresources, authkeys, facts, ha_dir=paths.HA_DIR, authkeys_stat=None, pyhacf=None):
+    # type: (Optional[HaCf], Optional[Haresources], Optional[Authkeys], HostFacts, str, Optional[FileStat], Optional[PyhaCf]) -> List[dg.Diagnostic]
     """All checks on already parsed models (a None model is skipped): each file's own
     checks plus the cross-file and host checks.  `authkeys_stat` is the key file's owner
     and mode (skipped when None), so `pyha init` can check files before writing them."""
@@ -207,6 +227,8 @@ def check_models(hacf, haresources, authkeys, facts, ha_dir=paths.HA_DIR, authke
         diags.extend(authkeys.check())
         if authkeys_stat is not None:
             diags.extend(_check_authkeys_stat(authkeys.filename, authkeys_stat))
+    if pyhacf is not None:
+        diags.extend(pyhacf.check(CrossContext(hacf, haresources), facts))
     return dg.sorted_diagnostics(diags)
 
 

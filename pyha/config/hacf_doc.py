@@ -157,14 +157,20 @@ class Document(object):
         """Append `directive value` (value: str, int, or a list joined with blanks; times as
         `2` / `500ms`).  ValueError for an unknown directive or a value that cannot be
         written in ha.cf (contains `#` or a line break)."""
-        if directive not in SPECS and directive not in ALIASES:
-            hint = suggest_directive(directive)
-            raise ValueError("unknown ha.cf directive %r%s" % (directive, " (did you mean %r?)" % hint if hint else ""))
+        self._refuse_unknown(directive)
         rest = value_text(value)
         d = Directive(directive, rest, None, ("# " + comment) if comment else None)
         self._items.append(_Item(None, d))
         self._changed()
         return d
+
+    def _refuse_unknown(self, directive):
+        # type: (str) -> None
+        """ValueError for a directive this file does not know (a document with another
+        table, such as pyha.cf, overrides this)."""
+        if directive not in SPECS and directive not in ALIASES:
+            hint = suggest_directive(directive)
+            raise ValueError("unknown ha.cf directive %r%s" % (directive, " (did you mean %r?)" % hint if hint else ""))
 
     def set(self, directive, value, comment=None):
         # type: (str, Any, Optional[str]) -> Directive

@@ -140,8 +140,10 @@ class Daemon(object):
         self.name = (self.settings.node_name or os.uname()[1]).lower()
         self.peer_names = frozenset(n.lower() for n in cf.nodes if n.lower() != self.name)
         self.keyring = keyring_of(keys)
+        self.pyhacf = report.pyhacf  # pyha's own settings; a SIGHUP swaps in a new frozen copy
         self.reloader = Reloader(self.loop, self.settings.ha_dir,
-                                 lambda: (self.cf, self.haresources, self.authkeys), self._use_keys)
+                                 lambda: (self.cf, self.haresources, self.authkeys), self._use_keys,
+                                 lambda: self.pyhacf, self._use_pyhacf)
         self.ping_targets = [p.host for p in cf.ping_nodes if p.kind == "ping"]
         self.ping_groups = OrderedDict((g.name, list(g.hosts)) for g in cf.ping_groups)
         media_names = []
@@ -506,6 +508,9 @@ class Daemon(object):
 
     def _use_keys(self, keyring, authkeys):
         self.keyring, self.authkeys = keyring, authkeys
+
+    def _use_pyhacf(self, pyhacf):
+        self.pyhacf = pyhacf
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):

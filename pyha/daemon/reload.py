@@ -1,8 +1,9 @@
 """SIGHUP (`service pyha reload`, `systemctl reload pyha`): re-read /etc/ha.d beside the
 loop and apply what may change under a running node.
 
-New keys take effect at once (heartbeat rereads authkeys on SIGHUP too); other changes
-are reported, not applied: changing timings, media, nodes or groups under a running node
+New keys take effect at once (heartbeat rereads authkeys on SIGHUP too), and so do pyha's
+own settings (pyha.cf: monitors, notify, ...; its readers take the new frozen settings);
+other changes are reported, not applied: changing timings, media, nodes or groups under a running node
 is what a restart (and a hand-over) is for.  A file with errors changes nothing.
 
 The check runs beside the loop (offloop.Job): it reads files and resolves host names,
@@ -36,14 +37,18 @@ def keyring_of(authkeys):
 
 
 class Reloader(object):
-    def __init__(self, loop, ha_dir, running, use_keys):
-        # type: (Any, str, Callable[[], Tuple[Any, Any, Any]], Callable[[wire.Keyring, Any], None]) -> None
+    def __init__(self, loop, ha_dir, running, use_keys, running_pyhacf=None, use_pyhacf=None):
+        # type: (Any, str, Callable[[], Tuple[Any, Any, Any]], Callable[[wire.Keyring, Any], None], Optional[Callable[[], Any]], Optional[Callable[[Any], None]]) -> None
         """`running()`: the (ha.cf, haresources, authkeys) models in force;
-        `use_keys(keyring, authkeys)`: switch to new keys (runs in the loop)."""
+        `use_keys(keyring, authkeys)`: switch to new keys (runs in the loop);
+        `running_pyhacf()` / `use_pyhacf(pyhacf)`: the PyhaCf in force, and switching to a
+        new one (runs in the loop)."""
         self.loop = loop
         self.ha_dir = ha_dir
         self.running = running
         self.use_keys = use_keys
+        self.running_pyhacf = running_pyhacf
+        self.use_pyhacf = use_pyhacf
         self.job = None  # type: Optional[Job]
         self.again = False
 
@@ -81,6 +86,7 @@ class Reloader(object):
         if report.authkeys.render() != authkeys.render():
             self.use_keys(keyring_of(report.authkeys), report.authkeys)
             log.info("reload: authkeys reread (active key %d)", report.authkeys.active_index)
+        applied = self._apply_pyhacf(report.pyhacf)
         if report.hacf.render() != cf.render():
             changed.append("ha.cf")
         if report.haresources.render() != haresources.render():
@@ -88,5 +94,18 @@ class Reloader(object):
         if changed:
             log.warning("reload: %s changed; restart pyha to apply it (the peer takes the resources meanwhile)",
                         " and ".join(changed))
-        elif report.authkeys.render() == authkeys.render():
+        elif report.authkeys.render() == authkeys.render() and not applied:
             log.info("reload: configuration unchanged")
+
+    def _apply_pyhacf(self, new):
+        # type: (Any) -> bool
+        """Switch to a changed pyha.cf (its settings apply at once); True if it changed."""
+        if self.use_pyhacf is None or self.running_pyhacf is None or new is None:
+            return False
+        old = self.running_pyhacf()
+        if old is not None and (old.present, old.render()) == (new.present, new.render()):
+            return False
+        self.use_pyhacf(new)
+        log.info("reload: %s %s", new.filename, "reread" if new.present else "removed; every pyha setting is "
+                 "its default")
+        return True

@@ -149,6 +149,13 @@ def run_init(peer_ip, peer_name=None, peer_public=None, vips=(), services=(), pr
         local_files, peer_files = plan_files(params)
     except PlanError as exc:
         raise InitError(str(exc))
+    existing = disc.read_file(os.path.join(directory, paths.PYHA_CF))
+    if existing is not None:
+        # pyha.cf holds what the operator (or another tool) set; init never rewrites it,
+        # it makes the peer's the same
+        local_files[paths.PYHA_CF] = peer_files[paths.PYHA_CF] = (existing, local_files[paths.PYHA_CF][1])
+        note(dg.info("init-pyhacf-kept", "%s exists: kept as it is (and copied to the peer)"
+                     % os.path.join(directory, paths.PYHA_CF)))
     result.params = params
     result.local_files, result.peer_files = local_files, peer_files
     if local_files["ha.cf"] != peer_files["ha.cf"]:

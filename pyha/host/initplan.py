@@ -1,7 +1,7 @@
 """The configuration `pyha init` writes, as a pure function of what it discovered.
 
 Kept apart from discovery and SSH so that the exact bytes of ha.cf / haresources /
-authkeys for any topology are unit-testable.  Both nodes get identical files whenever
+authkeys / pyha.cf for any topology are unit-testable.  Both nodes get identical files whenever
 their interface names agree: heartbeat 3.0.6 does not skip a `ucast` line naming its own
 address, it sends to itself and drops the copies as duplicates (spec 2.3, the spec's own
 lab ran one file on both nodes), and pyha skips such a line; so one file serves both and
@@ -23,6 +23,7 @@ PROFILES = {
 SAMPLE_KEYS = {"hi!", "hello!", "hello"}
 
 HACF_MODE = 0o644
+PYHACF_MODE = 0o644
 HARESOURCES_MODE = 0o644
 AUTHKEYS_MODE = 0o600
 
@@ -168,6 +169,13 @@ def render_authkeys(key):
             "auth 1\n1 sha1 %s\n" % key)
 
 
+def render_pyhacf(params):
+    # type: (InitParams) -> str
+    """pyha.cf: the commented template of every pyha.cf directive (see pyha(8))."""
+    from pyha.config.pyhacf import template
+    return template()
+
+
 def reusable_key(authkeys_text):
     # type: (Optional[str]) -> Optional[str]
     """An existing authkeys' active sha1 key, if it is a real one, so re-runs change nothing."""
@@ -188,10 +196,13 @@ def plan_files(params):
     """(files for this node, files for the peer) as {name: (text, mode)}."""
     haresources = (render_haresources(params), HARESOURCES_MODE)
     authkeys = (render_authkeys(params.key), AUTHKEYS_MODE)
+    pyhacf = (render_pyhacf(params), PYHACF_MODE)
     if same_files_for_both(params):
         hacf = (render_hacf(params), HACF_MODE)
-        local = {"ha.cf": hacf, "haresources": haresources, "authkeys": authkeys}
+        local = {"ha.cf": hacf, "haresources": haresources, "authkeys": authkeys, "pyha.cf": pyhacf}
         return local, dict(local)
-    local = {"ha.cf": (render_hacf(params, False), HACF_MODE), "haresources": haresources, "authkeys": authkeys}
-    peer = {"ha.cf": (render_hacf(params, True), HACF_MODE), "haresources": haresources, "authkeys": authkeys}
+    local = {"ha.cf": (render_hacf(params, False), HACF_MODE), "haresources": haresources, "authkeys": authkeys,
+             "pyha.cf": pyhacf}
+    peer = {"ha.cf": (render_hacf(params, True), HACF_MODE), "haresources": haresources, "authkeys": authkeys,
+            "pyha.cf": pyhacf}
     return local, peer

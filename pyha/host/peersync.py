@@ -18,7 +18,10 @@ from pyha import paths
 from pyha.host.files import CHANGED, CREATED, UNCHANGED, FileChange, unified_diff
 from pyha.host.ssh import Peer, SshError
 
-HA_FILES = ("ha.cf", "haresources", "authkeys")
+HA_FILES = ("ha.cf", "haresources", "authkeys", "pyha.cf")
+# Files a node may lack: `pyha sync` pushes them when this node has them (pyha.cf: all
+# defaults when missing) and leaves the peer's copy alone otherwise.
+OPTIONAL_FILES = ("pyha.cf",)
 
 
 class PeerFacts(object):

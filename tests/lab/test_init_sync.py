@@ -25,7 +25,7 @@ def ssh(lab):
 
 def files(node):
     out = {}
-    for name in ("ha.cf", "haresources", "authkeys"):
+    for name in ("ha.cf", "haresources", "authkeys", "pyha.cf"):
         path = node.host_path("/etc/ha.d/" + name)
         if os.path.exists(path):
             out[name] = (open(path).read(), stat.S_IMODE(os.stat(path).st_mode))
@@ -48,7 +48,7 @@ def test_init_writes_both_nodes_then_rerun_is_unchanged(lab, ssh):
     r = pyha(ha1, "init", "--peer", "198.51.100.2", "--vip", "192.0.2.160/24/eth0", "--service", "nginx", *ssh)
     assert r.returncode == 0, r.stderr
     local, peer = files(ha1), files(ha2)
-    assert set(local) == {"ha.cf", "haresources", "authkeys"}
+    assert set(local) == {"ha.cf", "haresources", "authkeys", "pyha.cf"}
     assert local == peer  # one file set serves both nodes
     hacf = local["ha.cf"][0]
     for line in ("ucast eth1 198.51.100.1", "ucast eth1 198.51.100.2", "ucast eth0 192.0.2.161",
@@ -62,7 +62,7 @@ def test_init_writes_both_nodes_then_rerun_is_unchanged(lab, ssh):
 
     again = pyha(ha1, "init", "--peer", "198.51.100.2", "--vip", "192.0.2.160/24/eth0", "--service", "nginx", *ssh)
     assert again.returncode == 0
-    assert again.stdout.count("unchanged") == 6, again.stdout
+    assert again.stdout.count("unchanged") == 8, again.stdout
     assert files(ha1) == local and files(ha2) == peer
 
 
@@ -77,7 +77,7 @@ def test_changed_option_backs_up_and_shows_diff_on_both(lab, ssh):
         assert len(backups) == 1
     assert files(ha1) == files(ha2)
     sync = pyha(ha1, "sync", "--peer", "198.51.100.2", *ssh)
-    assert sync.returncode == 0 and sync.stdout.count("unchanged") == 3
+    assert sync.returncode == 0 and sync.stdout.count("unchanged") == 4
 
 
 def test_key_rotation_shows_no_key_and_backs_up_privately(lab, ssh):

@@ -106,21 +106,21 @@ def test_tutorial_scenario_files(tmp_path):
     assert len(key) == 64 and key not in ("hello!",)
     assert stat.S_IMODE(os.stat(str(local / "authkeys")).st_mode) == 0o600
     # the peer got byte-identical files with the same modes
-    for name in ("ha.cf", "haresources", "authkeys"):
+    for name in ("ha.cf", "haresources", "authkeys", "pyha.cf"):
         assert (peer_dir / name).read_text() == (local / name).read_text()
         assert stat.S_IMODE(os.stat(str(peer_dir / name)).st_mode) == \
             stat.S_IMODE(os.stat(str(local / name)).st_mode)
     assert result.synced
-    assert [c.status for c in result.local_changes] == [CREATED] * 3
-    assert [c.status for c in result.peer_changes] == [CREATED] * 3
+    assert [c.status for c in result.local_changes] == [CREATED] * 4
+    assert [c.status for c in result.peer_changes] == [CREATED] * 4
 
 
 def test_rerun_is_unchanged_and_touches_nothing(tmp_path):
     run(tmp_path)
     before = {p.name: os.stat(str(p)).st_mtime_ns for p in (tmp_path / "local").iterdir()}
     result, local, _, peer = run(tmp_path)
-    assert [c.status for c in result.local_changes] == [UNCHANGED] * 3
-    assert [c.status for c in result.peer_changes] == [UNCHANGED] * 3
+    assert [c.status for c in result.local_changes] == [UNCHANGED] * 4
+    assert [c.status for c in result.peer_changes] == [UNCHANGED] * 4
     assert {p.name: os.stat(str(p)).st_mtime_ns for p in local.iterdir()} == before
     assert not any("mv -f" in s for s in peer.scripts)  # no install round trip at all
 
@@ -351,7 +351,7 @@ def test_connection_lost_after_the_peer_installed_says_state_unknown(tmp_path):
     assert "this node's files were not changed" in err.value.message
     assert "`pyha sync --peer 10.0.0.2 --dry-run`" in err.value.hint
     # that is the truth: the peer has them, this node does not
-    assert sorted(p.name for p in (tmp_path / "peer").iterdir()) == ["authkeys", "ha.cf", "haresources"]
+    assert sorted(p.name for p in (tmp_path / "peer").iterdir()) == ["authkeys", "ha.cf", "haresources", "pyha.cf"]
     assert list((tmp_path / "local").iterdir()) == []
 
 
@@ -428,3 +428,37 @@ def test_sync_refuses_a_fifo_without_blocking_or_traceback(tmp_path):
     assert result.exit_code == 1 and not isinstance(result.exception, Exception)
     assert ("pyha: error: cannot read this node's files: %s is a FIFO (named pipe), not a regular file"
             % (tmp_path / "authkeys")) in result.output
+
+
+def test_init_writes_the_pyha_cf_template_to_both_nodes_and_keeps_an_existing_one(tmp_path):
+    from pyha.config.pyhacf import PyhaCf, template
+    result, local, peer_dir, _ = run(tmp_path)
+    assert (local / "pyha.cf").read_text() == template() == (peer_dir / "pyha.cf").read_text()
+    assert stat.S_IMODE(os.stat(str(local / "pyha.cf")).st_mode) == 0o644
+    assert PyhaCf.parse(template(), "pyha.cf").check() == []
+    assert not [n for n in result.notes if n.code == "init-pyhacf-kept"]
+    # the operator's own pyha.cf: init never rewrites it, the peer gets the same
+    (local / "pyha.cf").write_text("notify /usr/local/sbin/ours\n")
+    result, local, peer_dir, _ = run(tmp_path)
+    assert (local / "pyha.cf").read_text() == "notify /usr/local/sbin/ours\n" == (peer_dir / "pyha.cf").read_text()
+    assert [n.code for n in result.notes if n.code == "init-pyhacf-kept"] == ["init-pyhacf-kept"]
+    assert [c.status for c in result.local_changes if c.path.endswith("pyha.cf")] == [UNCHANGED]
+
+
+def test_sync_pushes_pyha_cf_when_this_node_has_one(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+    import typer
+
+    from pyha.cli import init_cmd
+    from pyha.host import peersync as ps
+
+    pushed = []
+    monkeypatch.setattr(ps, "push", lambda peer, files, directory, dry_run=False: pushed.append(sorted(files)) or [])
+    app = typer.Typer()
+    init_cmd.register(app)
+    for name in ("ha.cf", "haresources", "authkeys"):
+        (tmp_path / name).write_text("# x\n")
+    assert CliRunner().invoke(app, ["sync", "--peer", "10.0.0.2", "--dir", str(tmp_path)]).exit_code == 0
+    (tmp_path / "pyha.cf").write_text("# mine\n")
+    assert CliRunner().invoke(app, ["sync", "--peer", "10.0.0.2", "--dir", str(tmp_path)]).exit_code == 0
+    assert pushed == [["authkeys", "ha.cf", "haresources"], ["authkeys", "ha.cf", "haresources", "pyha.cf"]]
