@@ -1,0 +1,1 @@
+"""Exports of a heartbeat pair's configuration to other cluster stacks (Pacemaker)."""
