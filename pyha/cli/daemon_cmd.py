@@ -134,7 +134,12 @@ def status(
     run_dir: str = typer.Option(paths.RUN_DIR, "--run-dir", help="Where the daemon's control socket is."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
-    """Show nodes, links, ping nodes and resources as this node's daemon sees them."""
+    """Show nodes, links, ping nodes and resources as this node's daemon sees them.
+
+    Exit code: 0 healthy pair, 1 degraded (running; the reasons are listed), 3 not running,
+    4 starting or unknown.
+    """
+    from pyha.cli import health
     from pyha.daemon.control import ControlError, request
     try:
         answer = request(paths.control_path(run_dir), {"cmd": "status"})
@@ -155,12 +160,16 @@ def status(
             raise typer.Exit(3)
         fail(exc.message, exc.hint, code=3)
         return
-    if not answer.get("ok"):
-        fail(answer.get("error", "the daemon refused"))
+    if not answer.get("ok") or not isinstance(answer.get("status"), dict):
+        fail(answer.get("error", "the daemon refused"), code=health.UNKNOWN)
+    code, problems = health.assess(answer["status"])
     if json_out:
-        print_json(answer["status"])
+        print_json(dict(answer["status"], health={"state": health.WORDS[code], "exit_code": code,
+                                                  "problems": problems}))
     else:
         typer.echo(format_status(answer["status"]))
+        typer.echo("health: %s%s" % (health.WORDS[code], "".join("\n  " + p for p in problems)))
+    raise typer.Exit(code)
 
 
 def _starting_daemon(run_dir):

@@ -103,11 +103,23 @@ def describe(holders):
     return ", ".join(parts)
 
 
+# The name (comm) of every genuine heartbeat 3 process, the master and its read/write children.
+HEARTBEAT_COMM = "heartbeat"
+
+
 def port_conflict(ports):
     # type: (List[int]) -> Optional[str]
     """Why the daemon must not bind `ports` (another process holds one), or None."""
     for port in sorted(set(ports)):
         holders = udp_port_holders(port)
+        heartbeat = [h for h in holders if h.name == HEARTBEAT_COMM]
+        if heartbeat:
+            # The usual case during a migration: the admin forgot to stop heartbeat here.
+            return ("heartbeat is running on this node: UDP port %d is held by %s.  Stop it before "
+                    "starting pyha (`service heartbeat stop`), and keep it from starting at boot "
+                    "(`chkconfig heartbeat off` on EL6, `systemctl disable heartbeat` on EL7); during a "
+                    "migration the other node keeps running heartbeat, this one runs pyha"
+                    % (port, describe(heartbeat + [h for h in holders if h not in heartbeat])))
         if holders:
             return ("UDP port %d is already in use by %s; two heartbeat daemons on one node would each "
                     "hear only part of the peer's packets: stop it first (during a migration the other "

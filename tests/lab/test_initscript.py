@@ -12,6 +12,7 @@ The daemon runs with --no-resources (PYHA_OPTIONS): nothing here may add the VIP
 nginx behind the test's back.  The nginx test serves contrib/nginx/pyha.conf itself.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -109,8 +110,13 @@ def test_start_status_stop_cycle(node):
     assert os.path.exists(node.host_path(LOCKFILE))
 
     # The daemon really runs: it answers `pyha status` (and the script shows that).
+    # A lone node is running but degraded (its peer is not heard): `pyha status` exits 1
+    # with the reasons, and the script's LSB status stays 0 (running).
     st = node.exec([PYHA_BIN, "status", "--json"], env=pyha_env())
-    assert st.returncode == 0, st.stderr
+    assert st.returncode == 1, st.stderr
+    health = json.loads(st.stdout)["health"]
+    assert health["state"] == "degraded" and health["exit_code"] == 1
+    assert [p for p in health["problems"] if p.startswith("peer ha2 is ")], health
     r = script(node, "status")
     assert r.returncode == 0, r
     assert "(pid %d) is running" % pid in r.stdout
@@ -128,6 +134,8 @@ def test_start_status_stop_cycle(node):
     assert wait_until(lambda: host_pid(node, pid) is None, 5)[0]
     r = script(node, "status")
     assert r.returncode == 3, r
+    st = node.exec([PYHA_BIN, "status"], env=pyha_env())
+    assert st.returncode == 3, (st.stdout, st.stderr)  # `pyha status`: not running
     # LSB: stop on a stopped service succeeds.
     r = script(node, "stop")
     assert r.returncode == 0 and "not running" in r.stdout
@@ -317,6 +325,7 @@ def test_two_starts_at_once_make_one_daemon(node):
                and b"pyha" in open("/proc/%d/cmdline" % hp, "rb").read()]
     assert daemons == [host_pid(node, pid)], outputs
     # The loser said why in its output file only if it was launched; either way one runs.
-    assert node.exec([PYHA_BIN, "status"], env=pyha_env()).returncode == 0
+    # it answers: degraded (1), the lone node's peer is never heard
+    assert node.exec([PYHA_BIN, "status"], env=pyha_env()).returncode == 1
     assert script(node, "stop").returncode == 0
     assert script(node, "status").returncode == 3

@@ -1,7 +1,10 @@
 """The RPMs themselves: `packaging/rpm/build.sh` builds EL6 and EL7 offline, rpmlint has no
 error, and the packages hold the right files, modes, flags, scriptlets and requirements;
 installed into a scratch root, the files land with the right modes and the bundled
-libraries run pyha on Python 3.6 without anything from site-packages.
+libraries run pyha on Python 3.6 without anything from site-packages.  Migration and
+rollback (issue 13 item 3): the live /etc/ha.d files are never the package's (no .rpmnew on
+install, no .rpmsave on erase), %post never enables pyha at boot next to heartbeat, and
+pyha-heartbeat-compat ships heartbeat's tools at heartbeat's paths and conflicts with it.
 
 Slow (one build of both releases per module, about 10 s); needs rpmbuild, and the
 bundled wheels: when packaging/vendor/ lacks them, `build.sh --prepare` downloads them
@@ -52,7 +55,8 @@ def rpmq(path, *args):
 
 @pytest.fixture(scope="module")
 def rpms(tmp_path_factory):
-    """{"el6": path, "el7": path, "el6.src": path, "el7.src": path} built once."""
+    """{"el6": path, "el7": path, "el6.src": path, "el7.src": path, "el6.compat": path,
+    "el7.compat": path} built once."""
     prep = run([BUILD, "--prepare"], timeout=300)
     if prep.returncode != 0:
         pytest.skip("bundled wheels unavailable and not downloadable: %s" % prep.stderr.strip()[-300:])
@@ -69,6 +73,7 @@ def rpms(tmp_path_factory):
     for el in ("el6", "el7"):
         found[el] = os.path.join(out, "pyha-%s-1.%s.noarch.rpm" % (VERSION, el))
         found[el + ".src"] = os.path.join(out, "pyha-%s-1.%s.src.rpm" % (VERSION, el))
+        found[el + ".compat"] = os.path.join(out, "pyha-heartbeat-compat-%s-1.%s.noarch.rpm" % (VERSION, el))
     assert sorted(built) == sorted(found.values())
     return found
 
@@ -114,6 +119,7 @@ def python36():
 
 def test_source_rpms_hold_the_spec_and_every_source(rpms):
     for el in ("el6", "el7"):
+        assert rpmq(rpms[el + ".compat"], "--qf", "%{SOURCERPM}") == os.path.basename(rpms[el + ".src"])
         files = rpmq(rpms[el + ".src"], "-l").split()
         assert "pyha.spec" in files and "pyha-%s.tar.gz" % VERSION in files
         assert len([f for f in files if f.endswith(".whl")]) == 9
@@ -145,9 +151,6 @@ COMMON = {
     "/usr/bin/pyha": 0o100755,
     "/etc/ha.d": 0o40755,
     "/etc/ha.d/resource.d": 0o40755,
-    "/etc/ha.d/ha.cf": 0o100644,
-    "/etc/ha.d/haresources": 0o100644,
-    "/etc/ha.d/authkeys": 0o100600,
     "/etc/sysconfig/pyha": 0o100644,
     "/etc/logrotate.d/pyha": 0o100644,
     "/etc/modprobe.d/softdog.conf": 0o100644,
@@ -171,14 +174,23 @@ EL6_ONLY = {
     "/etc/rc.d/init.d/pyha": 0o100755,
     "/etc/sysconfig/modules/softdog.modules": 0o100755,
     "/usr/share/pyha/bin/pyha": 0o100644,
+    "/usr/share/pyha/bin/cl_status": 0o100644,
+    "/usr/share/pyha/bin/hb_standby": 0o100644,
+    "/usr/share/pyha/bin/hb_takeover": 0o100644,
 }
 EL7_ONLY = {
     "/usr/lib/systemd/system/pyha.service": 0o100644,
     "/usr/lib/tmpfiles.d/pyha.conf": 0o100644,
     "/etc/modules-load.d/softdog.conf": 0o100644,
 }
-NOREPLACE = ["/etc/ha.d/ha.cf", "/etc/ha.d/haresources", "/etc/ha.d/authkeys", "/etc/sysconfig/pyha",
-             "/etc/logrotate.d/pyha", "/etc/modprobe.d/softdog.conf"]
+NOREPLACE = ["/etc/sysconfig/pyha", "/etc/logrotate.d/pyha", "/etc/modprobe.d/softdog.conf"]
+# heartbeat's tools, at heartbeat's own paths (Debian's and EPEL's heartbeat 3 packages).
+COMPAT = {
+    "/usr/bin/cl_status": 0o100755,
+    "/usr/share/heartbeat": 0o40755,
+    "/usr/share/heartbeat/hb_standby": 0o100755,
+    "/usr/share/heartbeat/hb_takeover": 0o100755,
+}
 
 
 @pytest.mark.parametrize("el", ["el6", "el7"])
@@ -202,12 +214,32 @@ def test_files_modes_and_config_flags(rpms, el):
     docs = [p for p, f in files.items() if "d" in f["flags"]]
     assert any(p.endswith("/contrib/nginx/pyha.conf") for p in docs)
     assert any(p.endswith("/README.packaging.md") for p in docs)
+    # The live /etc/ha.d files belong to the administrator: only the directories are the
+    # package's, the examples are documentation.
+    assert sorted(p for p in files if p.startswith("/etc/ha.d")) == ["/etc/ha.d", "/etc/ha.d/resource.d"]
+    for name in ("ha.cf", "haresources", "authkeys"):
+        assert any(p.endswith("/examples/ha.d/" + name) for p in docs), name
+    assert not set(COMPAT) & set(files)  # those are pyha-heartbeat-compat's
+
+
+@pytest.mark.parametrize("el", ["el6", "el7"])
+def test_heartbeat_compat_subpackage(rpms, el):
+    path = rpms[el + ".compat"]
+    files = dump(path)
+    assert {p: f["mode"] for p, f in files.items()} == COMPAT
+    assert not [p for p, f in files.items() if f["config"]]
+    assert rpmq(path, "--conflicts").split() == ["heartbeat"]
+    req = rpmq(path, "--requires").splitlines()
+    assert "pyha = %s-1.%s" % (VERSION, el) in req
+    assert "/usr/bin/python3" in req if el == "el7" else "/bin/sh" in req
+    assert rpmq(path, "--qf", "%{ARCH}") == "noarch"
 
 
 @pytest.mark.parametrize("el", ["el6", "el7"])
 def test_requirements(rpms, el):
     req = rpmq(rpms[el], "--requires").splitlines()
-    assert "logrotate" in req
+    assert "logrotate" in req and "resource-agents" in req
+    assert "heartbeat" not in rpmq(rpms[el], "--conflicts").split()  # migration installs pyha before removing heartbeat
     if el == "el7":
         assert "python3" in req and "systemd" in req and "/usr/bin/python3" in req
         assert not [r for r in req if "chkconfig" in r or "rh-python" in r]
@@ -221,6 +253,17 @@ def test_requirements(rpms, el):
     assert not [p for p in prov if p.startswith(("python3dist", "python3."))]
 
 
+# How heartbeat stands on the node where %post runs: probes the scriptlets make.
+PROBES = ("pgrep -x heartbeat", "systemctl -q is-enabled heartbeat.service")
+HEARTBEAT_STATES = {
+    "absent": {},
+    "running (pid file)": {"pidfile": True},
+    "running (process)": {"pgrep": 0},
+    "enabled (systemd)": {"is_enabled": 0},
+    "enabled (SysV link)": {"rc_link": True},
+}
+
+
 def test_el7_scriptlets_call_systemctl(rpms, tmp_path):
     s = scriptlets(rpms["el7"])
     text = "\n".join(s.values())
@@ -232,7 +275,7 @@ def test_el7_scriptlets_call_systemctl(rpms, tmp_path):
     assert "systemctl daemon-reload" in s["POSTUN"] and "systemctl try-restart pyha.service" in s["POSTUN"]
     assert "chkconfig" not in text
     # Run them with a fake systemctl to check the install/upgrade/erase logic ($1).
-    calls = simulate(s, tmp_path, {"systemctl": "", "systemd-tmpfiles": ""})
+    calls = simulate(s, tmp_path, {"systemctl": "", "systemd-tmpfiles": "", "pgrep": ""})
     assert calls("POSTIN", 1) == ["systemctl preset pyha.service", "systemd-tmpfiles --create /usr/lib/tmpfiles.d/pyha.conf"]
     assert calls("POSTIN", 2) == ["systemd-tmpfiles --create /usr/lib/tmpfiles.d/pyha.conf"]
     assert calls("PREUN", 0) == ["systemctl --no-reload disable pyha.service", "systemctl stop pyha.service"]
@@ -241,14 +284,24 @@ def test_el7_scriptlets_call_systemctl(rpms, tmp_path):
     assert calls("POSTUN", 0) == ["systemctl daemon-reload"]
 
 
+@pytest.mark.parametrize("state", sorted(set(HEARTBEAT_STATES) - {"absent"}))
+def test_el7_install_never_enables_pyha_next_to_heartbeat(rpms, tmp_path, state):
+    """Whatever the preset policy says: no `systemctl preset` (which may enable) while
+    heartbeat runs or is enabled at boot; nothing is started either."""
+    calls = simulate(scriptlets(rpms["el7"]), tmp_path, {"systemctl": "", "systemd-tmpfiles": "", "pgrep": ""},
+                     **HEARTBEAT_STATES[state])
+    assert calls("POSTIN", 1) == ["systemd-tmpfiles --create /usr/lib/tmpfiles.d/pyha.conf"]
+    assert "heartbeat is enabled or running on this node: pyha is not enabled at boot" in calls.stderr
+
+
 def test_el6_scriptlets_call_chkconfig(rpms, tmp_path):
     s = scriptlets(rpms["el6"])
     text = "\n".join(s.values())
-    assert "%" + "{" not in text and "systemctl" not in text
+    assert "%" + "{" not in text and "systemctl preset" not in text and "systemctl stop" not in text
     assert "/sbin/chkconfig --add pyha" in s["POSTIN"]
     assert "/sbin/service pyha stop" in s["PREUN"] and "/sbin/chkconfig --del pyha" in s["PREUN"]
     assert "/sbin/service pyha condrestart" in s["POSTUN"]
-    calls = simulate(s, tmp_path, {"chkconfig": "/sbin/", "service": "/sbin/"})
+    calls = simulate(s, tmp_path, {"chkconfig": "/sbin/", "service": "/sbin/", "systemctl": "", "pgrep": ""})
     assert calls("POSTIN", 1) == ["chkconfig --add pyha"]
     assert calls("PREUN", 0) == ["service pyha stop", "chkconfig --del pyha"]
     assert calls("PREUN", 1) == []
@@ -256,19 +309,46 @@ def test_el6_scriptlets_call_chkconfig(rpms, tmp_path):
     assert calls("POSTUN", 0) == []
 
 
-def simulate(scripts, tmp_path, fakes):
+@pytest.mark.parametrize("state", sorted(set(HEARTBEAT_STATES) - {"absent"}))
+def test_el6_install_never_enables_pyha_next_to_heartbeat(rpms, tmp_path, state):
+    """The SysV header enables runlevels 2345; next to heartbeat %post turns pyha off at
+    boot again (install and upgrade alike) and never runs `service pyha start`."""
+    calls = simulate(scriptlets(rpms["el6"]), tmp_path,
+                     {"chkconfig": "/sbin/", "service": "/sbin/", "systemctl": "", "pgrep": ""},
+                     **HEARTBEAT_STATES[state])
+    for arg in (1, 2):
+        assert calls("POSTIN", arg) == ["chkconfig --add pyha", "chkconfig pyha off"]
+        assert "heartbeat is enabled or running on this node: pyha is not enabled at boot" in calls.stderr
+
+
+def simulate(scripts, tmp_path, fakes, pidfile=False, pgrep=1, is_enabled=1, rc_link=False):
     """calls(tag, arg) runs scriptlet `tag` with $1=arg, commands in `fakes` replaced by
     loggers (prefix: the absolute directory the scriptlet names them with, or "" for PATH
     lookup); the interpreter and library paths point into tmp_path, so nothing on this
-    machine is touched.  Returns the logged command lines."""
+    machine is touched.  Returns the logged command lines, without the probes for
+    heartbeat (PROBES); calls.stderr is the last run's stderr.
+
+    heartbeat's state is faked too: `pidfile` (heartbeat's pid file names a live process,
+    this test's own), `pgrep`/`is_enabled` (exit codes of `pgrep -x heartbeat` and
+    `systemctl -q is-enabled heartbeat.service`), `rc_link` (a SysV start link)."""
     bindir = tmp_path / "fakebin"
     bindir.mkdir(exist_ok=True)
     log = tmp_path / "calls"
     for name in fakes:
-        (bindir / name).write_text('#!/bin/sh\necho "%s $*" >> "%s"\n' % (name, log))
+        (bindir / name).write_text('#!/bin/sh\necho "%s $*" >> "%s"\n'
+                                   'case "$*" in "-x heartbeat") exit %d ;; "-q is-enabled heartbeat.service") exit %d ;; esac\n'
+                                   'exit 0\n' % (name, log, pgrep, is_enabled))
         (bindir / name).chmod(0o755)
     (bindir / "python3").write_text("#!/bin/sh\nexit 0\n")
     (bindir / "python3").chmod(0o755)
+    hbpid = tmp_path / "heartbeat.pid"
+    if pidfile:
+        hbpid.write_text("%d\n" % os.getpid())
+    rcdir = tmp_path / "rc.d"
+    for level in "0123456":
+        (rcdir / ("rc%s.d" % level)).mkdir(parents=True, exist_ok=True)
+    if rc_link:
+        (rcdir / "rc3.d" / "S75heartbeat").symlink_to("../init.d/heartbeat")
 
     def calls(tag, arg):
         text = scripts[tag]
@@ -278,12 +358,16 @@ def simulate(scripts, tmp_path, fakes):
         text = text.replace("/usr/bin/python3", str(bindir / "python3"))
         text = re.sub(r"/opt/rh/[^ ]*/python3", str(bindir / "python3"), text)
         text = text.replace(LIB, str(tmp_path / "nolib"))
+        text = text.replace("/var/run/heartbeat.pid", str(hbpid)).replace("/etc/rc.d/", str(rcdir) + "/")
         if log.exists():
             log.unlink()
         r = run(["sh", "-c", text, tag, str(arg)],
                 env={"PATH": "%s:/usr/bin:/bin" % bindir})
         assert r.returncode == 0, (tag, arg, r.stderr)
-        return log.read_text().splitlines() if log.exists() else []
+        calls.stderr = r.stderr
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [c for c in lines if c not in PROBES]
+    calls.stderr = ""
     return calls
 
 
@@ -310,23 +394,42 @@ def test_scratch_install_modes(rpms, el, tmp_path):
         assert not open(root + "/usr/share/pyha/bin/pyha").read().startswith("#!")
         init = open(root + "/etc/rc.d/init.d/pyha").read()
         assert init == open(os.path.join(TOP, "packaging", "initscripts", "pyha")).read()
-    assert open(root + "/etc/ha.d/ha.cf").read() == open(os.path.join(TOP, "examples", "ha.d", "ha.cf")).read()
+    doc = root + "/usr/share/doc/pyha-%s/examples/ha.d/ha.cf" % VERSION
+    assert open(doc).read() == open(os.path.join(TOP, "examples", "ha.d", "ha.cf")).read()
+    assert not os.path.exists(root + "/etc/ha.d/ha.cf")
     r = run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-V", "--nodeps", "pyha"])
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_existing_authkeys_is_never_overwritten(rpms, tmp_path):
-    """A node that ran heartbeat has its own authkeys: it stays, the example goes to .rpmnew."""
+HEARTBEAT_FILES = {"ha.cf": "node hb1\nnode hb2\n", "haresources": "hb1 192.0.2.160\n",
+                   "authkeys": "auth 1\n1 sha1 the-real-cluster-key\n"}
+
+
+@pytest.mark.parametrize("el", ["el6", "el7"])
+def test_a_heartbeat_nodes_files_survive_install_and_erase(rpms, el, tmp_path):
+    """Migration and rollback: installing pyha on a heartbeat node leaves its ha.cf,
+    haresources and authkeys as they are (no .rpmnew beside them), and `rpm -e pyha`
+    leaves them in place (no .rpmsave), so heartbeat starts again after a rollback."""
     root = tmp_path / "root"
-    (root / "etc" / "ha.d").mkdir(parents=True)
-    mine = root / "etc" / "ha.d" / "authkeys"
-    mine.write_text("auth 1\n1 sha1 the-real-cluster-key\n")
-    mine.chmod(0o600)
-    r = scratch_install(rpms["el7"], str(root))
-    assert "authkeys.rpmnew" in r.stderr
-    assert mine.read_text() == "auth 1\n1 sha1 the-real-cluster-key\n"
-    assert os.stat(str(mine)).st_mode & 0o777 == 0o600
-    assert os.stat(str(root / "etc" / "ha.d" / "authkeys.rpmnew")).st_mode & 0o777 == 0o600
+    hadir = root / "etc" / "ha.d"
+    hadir.mkdir(parents=True)
+    for name, text in HEARTBEAT_FILES.items():
+        (hadir / name).write_text(text)
+    (hadir / "authkeys").chmod(0o600)
+    r = scratch_install(rpms[el], str(root))
+    assert ".rpmnew" not in r.stdout + r.stderr
+    r = run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts", rpms[el + ".compat"]])
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(str(hadir))) == sorted(list(HEARTBEAT_FILES) + ["resource.d"])
+    r = run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-e", "--nodeps", "--noscripts",
+             "pyha-heartbeat-compat", "pyha"])
+    assert r.returncode == 0, r.stderr
+    assert ".rpmsave" not in r.stdout + r.stderr
+    assert sorted(os.listdir(str(hadir))) == sorted(HEARTBEAT_FILES)  # resource.d was empty: gone
+    for name, text in HEARTBEAT_FILES.items():
+        assert (hadir / name).read_text() == text
+    assert os.stat(str(hadir / "authkeys")).st_mode & 0o777 == 0o600
+    assert not os.path.exists(str(root / "usr" / "bin" / "pyha"))
 
 
 @pytest.fixture(scope="module")
@@ -363,8 +466,9 @@ def test_installed_command_runs_on_python36_with_only_the_bundled_libraries(rpms
     for sub in (["daemon", "--help"], ["status", "--help"], ["config", "check", "--help"]):
         r = run(cmd + sub, env=env, cwd="/")
         assert r.returncode == 0, (sub, r.stderr)
-    # The whole config path runs: the shipped example's placeholder key is found.
-    r = run(cmd + ["config", "check", "--dir", root + "/etc/ha.d", "--json"], env=env, cwd="/")
+    # The whole config path runs: the documented example's placeholder key is found.
+    examples = root + "/usr/share/doc/pyha-%s/examples/ha.d" % VERSION
+    r = run(cmd + ["config", "check", "--dir", examples, "--json"], env=env, cwd="/")
     assert "authkeys-placeholder" in r.stdout, r.stdout + r.stderr
     # Every bundled library imports on 3.6 from the package, and the guardian starts the
     # way the daemon starts it (sys.executable -m, finding pyha through PYTHONPATH).
@@ -381,6 +485,49 @@ def test_installed_command_runs_on_python36_with_only_the_bundled_libraries(rpms
     assert r.returncode == 0 and r.stdout.split() == ["8.0.4", "0.10.0"], r.stderr
     r = run([py36, "-S", "-s", "-m", "pyha.daemon.guardian", "--help"], env=dict(env, PYTHONPATH=lib), cwd="/")
     assert r.returncode == 0 and "pyha-guardian" in r.stdout, r.stderr
+
+
+def installed_command(root, el, py36, dest):
+    """argv running the installed command `dest` (/usr/bin/cl_status...) of the scratch
+    root on CPython 3.6 with -S: its launcher pointed at the root's library directory."""
+    lib = root + LIB
+    name = os.path.basename(dest)
+    launcher = root + (dest if el == "el7" else "/usr/share/pyha/bin/" + name)
+    text = open(launcher).read().replace('"%s"' % LIB, '"%s"' % lib)
+    with open(launcher, "w") as f:
+        f.write(text)
+    if el == "el7":
+        return [py36, "-S", "-s", launcher]
+    text = open(root + dest).read()
+    text = re.sub(r"exec \S+ -s /usr/share/pyha/bin/%s" % name, "exec %s -S -s %s" % (py36, launcher), text)
+    with open(root + dest, "w") as f:
+        f.write(text)
+    return ["sh", root + dest]
+
+
+@pytest.mark.parametrize("el", ["el6", "el7"])
+def test_installed_heartbeat_tools_run_on_python36(rpms, el, tmp_path, py36):
+    """pyha-heartbeat-compat's cl_status, hb_standby and hb_takeover, installed with pyha,
+    run from the bundled libraries alone and answer as genuine heartbeat's do when no
+    daemon runs (the mixed lab compares them with a running cluster)."""
+    root = str(tmp_path / "root")
+    scratch_install(rpms[el], root)
+    scratch_install(rpms[el + ".compat"], root)
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYHA_RUN_DIR": str(tmp_path / "run")}
+    cl_status = installed_command(root, el, py36, "/usr/bin/cl_status")
+    r = run(cl_status + ["hbstatus"], env=env, cwd="/")
+    assert (r.returncode, r.stdout) == (1, "Heartbeat is stopped on this machine.\n"), r.stderr
+    r = run(cl_status + ["rscstatus"], env=env, cwd="/")
+    assert r.returncode == 1 and "ERROR: Cannot signon with heartbeat" in r.stderr, r.stderr
+    r = run(cl_status, env=env, cwd="/")
+    assert r.returncode == 0 and r.stdout.startswith("Usage: cl_status <sub-command>"), r.stderr
+    for tool in ("hb_standby", "hb_takeover"):
+        argv = installed_command(root, el, py36, "/usr/share/heartbeat/" + tool)
+        r = run(argv + ["bogus"], env=env, cwd="/")
+        assert r.returncode == 1 and "wrong resources(bogus)." in r.stdout, (r.stdout, r.stderr)
+        assert r.stderr.endswith(" [all|foreign|local|failback]\n")
+        r = run(argv + ["local"], env=env, cwd="/")
+        assert r.returncode == 1 and "pyha is not running on this node" in r.stderr, r.stderr
 
 
 @pytest.mark.skipif(shutil.which("systemd-tmpfiles") is None, reason="systemd-tmpfiles is not installed")
