@@ -103,14 +103,14 @@ def test_compat_commands_answer_as_genuine_heartbeat(lab):
     assert wait_until(lambda: settled(lab), 30)[0], [ask(lab, n, ["listnodes", "-v"]) for n in ("HA1", "HA2")]
 
     # `pyha daemon` on the heartbeat node: refused at once, heartbeat named, what to do said.
-    with open(lab.node("HA1").host_path("/run/heartbeat.pid")) as f:
-        hb_pid = f.read().strip()
     t0 = time.monotonic()
     r = scenario.run_pyha(lab.node("HA1"), "daemon", "--no-resources", timeout=60)
     assert r.returncode == 1 and time.monotonic() - t0 < 10, (r.stdout, r.stderr)
     assert "heartbeat is running on this node: UDP port 694 is held by heartbeat (pid " in r.stderr, r.stderr
     assert "service heartbeat stop" in r.stderr and "chkconfig heartbeat off" in r.stderr
-    assert "heartbeat (pid %s)" % hb_pid in r.stderr or "heartbeat (pid " in r.stderr
+    named = re.search(r"held by heartbeat \(pid (\d+)\)", r.stderr).group(1)
+    comm = lab.node("HA1").exec(["cat", "/proc/%s/comm" % named], timeout=10).stdout
+    assert comm == "heartbeat\n", comm  # a genuine heartbeat process of this node, by its pid
     assert ask(lab, "HA1", ["hbstatus"])[2] == 0  # genuine heartbeat untouched
 
     # Every question: same output and exit code on both sides (HA1's point of view).
