@@ -32,6 +32,8 @@ def check(
     from pyha.config.check import check_config
 
     report = check_config(directory)
+    from pyha.fencing.check import add_fencing_findings  # runs the fence agents' metadata: CLI only
+    report = add_fencing_findings(report)
     if report.hacf is not None and not json_out:
         from pyha.daemon.logsetup import destinations
         cf = report.hacf

@@ -35,11 +35,13 @@ def root(version: Optional[bool] = typer.Option(
 
 def _register():
     from pyha.cli import config_cmd, daemon_cmd, export_cmd, hostsetup_cmd, init_cmd, lab_cmd
+    from pyha.cli import fence_cmd
     init_cmd.register(app)
     daemon_cmd.register(app)
     hostsetup_cmd.register(app)
     lab_cmd.register(app)
     export_cmd.register(app)
+    fence_cmd.register(app)
     app.add_typer(config_cmd.app, name="config", help="Check the /etc/ha.d configuration.")
 
 

@@ -22,11 +22,11 @@ from pyha.config.hacf_eval import evaluate
 from pyha.config.hacf_schema import (ALIASES, DEFAULT_BAUD, DEFAULT_UDPPORT, KNOWN_DIRECTIVES, MAXMEDIA, MAXNODE,
                                      PYHA_MEDIA_KINDS, SPECS, suggest_directive)
 from pyha.config.hacf_settings import (ApiAuth, EnvEntry, Medium, NodeEntry, PingGroup, PingNode, Respawn,
-                                       Settings)
+                                       Settings, StonithLine)
 
 __all__ = [
     "HaCf", "Settings", "Directive", "Medium", "Respawn", "NodeEntry", "PingNode", "PingGroup", "ApiAuth",
-    "EnvEntry", "SPECS", "ALIASES", "KNOWN_DIRECTIVES", "suggest_directive", "parse_line", "value_text",
+    "EnvEntry", "StonithLine", "SPECS", "ALIASES", "KNOWN_DIRECTIVES", "suggest_directive", "parse_line", "value_text",
     "DEFAULT_UDPPORT", "DEFAULT_BAUD", "MAXNODE", "MAXMEDIA", "PYHA_MEDIA_KINDS",
 ]
 

@@ -17,7 +17,7 @@ from pyha.config.hacf_rules import FILE_RULES
 from pyha.config.hacf_schema import (DEFAULT_BAUD, DEFAULT_UDPPORT, MAXMEDIA, MAXNODE, PACEMAKER_ONLY,
                                      PYHA_MEDIA_KINDS, SPECS, SYNTAX_HINT, suggest_directive)
 from pyha.config.hacf_settings import (ApiAuth, EnvEntry, Medium, NodeEntry, PingGroup, PingNode, Respawn,
-                                       Settings)
+                                       Settings, StonithLine)
 
 
 class _Pass(object):
@@ -37,7 +37,7 @@ class _Pass(object):
         self.respawn = []  # type: List[Respawn]
         self.apiauth = OrderedDict()  # type: Dict[str, ApiAuth]
         self.env = []  # type: List[EnvEntry]
-        self.stonith = []  # type: List[Directive]
+        self.stonith = []  # type: List[StonithLine]
         self.auto_failback = None  # type: Optional[Tuple[str, int]]
         self.timing = {}  # type: Dict[str, int]
         self.udpport_now = None  # type: Optional[int]
@@ -184,8 +184,9 @@ def _take_apiauth(p, d, canon, fields):
 
 
 def _take_stonith(p, d, canon, fields):
-    # type: (_Pass, Directive, str, Any) -> None
-    p.stonith.append(d)
+    # type: (_Pass, Directive, str, Tuple[Optional[str], str, str]) -> None
+    hostfrom, kind, text = fields
+    p.stonith.append(StonithLine(canon, hostfrom, kind, text, d.lineno, d.rest))
 
 
 _TAKE_LINE = {"ucast": _take_ucast, "ucast6": _take_ucast, "mcast": _take_mcast, "mcast6": _take_mcast,

@@ -140,8 +140,10 @@ def _logging(p):
 def _stonith(p):
     # type: (Any) -> None
     for d in p.stonith:
-        p.warn("hacf-stonith-ignored", "%s: pyha does not implement STONITH; the line is ignored" % d.name,
-               d.lineno, "pyha protects against split brain with the watchdog and its guardian")
+        p.warn("hacf-stonith-manual", "%s: `pyha fence` uses this device, but pyha's daemon does not fence a dead "
+               "peer before taking over yet (heartbeat does)" % d.directive, d.lineno,
+               "test the device with `pyha fence status NODE`; until the daemon fences, a cut heartbeat link "
+               "is guarded only by the VIP witness")
 
 
 FILE_RULES = (_auto_failback, _nodes, _media, derive_timing, _timing, _autojoin, _logging, _stonith)

@@ -283,11 +283,28 @@ def _apiauth_line(canon, rest, args):
     return (client, uids, gids), []
 
 
+def after_words(text, n):
+    # type: (str, int) -> str
+    """`text` after its first `n` blank-separated words, leading blanks skipped (heartbeat
+    hands the rest of a stonith line to cluster-glue as it stands)."""
+    pos = 0
+    for _ in range(n):
+        while pos < len(text) and text[pos] in WHITESPACE:
+            pos += 1
+        while pos < len(text) and text[pos] not in WHITESPACE:
+            pos += 1
+    return text[pos:].strip(WHITESPACE)
+
+
 def _stonith_line(canon, rest, args):
-    # type: (str, str, List[str]) -> Tuple[Optional[bool], Findings]
+    # type: (str, str, List[str]) -> Tuple[Optional[Tuple[Optional[str], str, str]], Findings]
+    # (hostfrom or None for `stonith`, device type, parameter text or config file name)
     if len(args) < 2:
         return None, [dg.error("hacf-stonith-syntax", "%s needs more arguments" % canon, hint=SYNTAX_HINT[canon])]
-    return True, []
+    if canon == "stonith":
+        return (None, args[0], after_words(rest, 1)), []
+    # heartbeat lowercases the host field before comparing it with its (lowercased) node name
+    return (args[0].lower(), args[1], after_words(rest, 2)), []
 
 
 # -- the table -----------------------------------------------------------------------------

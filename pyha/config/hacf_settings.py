@@ -20,6 +20,21 @@ PingNode = namedtuple("PingNode", "host kind lineno")  # kind: ping / ping6
 PingGroup = namedtuple("PingGroup", "name hosts lineno")
 ApiAuth = namedtuple("ApiAuth", "client uids gids lineno")  # lineno None for heartbeat's defaults
 EnvEntry = namedtuple("EnvEntry", "name value lineno")  # name without the HA_ prefix
+class StonithLine(namedtuple("StonithLine", "directive hostfrom type text lineno rest")):
+    """One `stonith` / `stonith_host` line.  directive: which of the two; hostfrom: the
+    node the line applies on, lowercased, "*" for every node, None for `stonith` (every
+    node); type: the cluster-glue device type; text: stonith_host's parameters as written
+    (positional, in the order `stonith -t TYPE -n` prints) or stonith's parameter file
+    name; rest: the whole value as written.  `name`/`canonical` read like a Directive's."""
+
+    __slots__ = ()
+
+    @property
+    def name(self):
+        # type: () -> str
+        return self.directive
+
+    canonical = name
 
 
 class Medium(object):
@@ -257,6 +272,7 @@ class Settings(object):
 
     @property
     def stonith(self):
-        # type: () -> List[Any]
-        """stonith and stonith_host directive lines, in order."""
+        # type: () -> List[StonithLine]
+        """stonith and stonith_host lines, in file order (`pyha.fencing` picks the one that
+        applies on a node, as heartbeat does)."""
         return list(self._stonith)

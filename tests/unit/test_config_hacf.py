@@ -405,8 +405,22 @@ def test_logging():
 
 
 def test_stonith():
-    assert_diag(BASE + "stonith baytech /etc/ha.d/conf/stonith.baytech\n", "hacf-stonith-ignored", 10, "warning")
+    assert_diag(BASE + "stonith baytech /etc/ha.d/conf/stonith.baytech\n", "hacf-stonith-manual", 10, "warning")
     assert_diag(BASE + "stonith_host *\n", "hacf-stonith-syntax", 10, "error")
+
+
+def test_stonith_lines_keep_host_type_and_parameter_text():
+    c = cf(BASE + "stonith baytech /etc/ha.d/conf/stonith.baytech  # comment\n"
+           "stonith_host HA1  external/ipmi ha2 192.0.2.12 admin  s3cret lanplus -C 3\n")
+    first, second = c.stonith
+    assert (first.directive, first.hostfrom, first.type, first.text, first.lineno) == (
+        "stonith", None, "baytech", "/etc/ha.d/conf/stonith.baytech", 10)
+    # the host field is lowercased as heartbeat does; the parameter text is kept as written
+    assert (second.directive, second.hostfrom, second.type, second.text, second.lineno) == (
+        "stonith_host", "ha1", "external/ipmi", "ha2 192.0.2.12 admin  s3cret lanplus -C 3", 11)
+    # read like a Directive too (the Pacemaker export reads name/rest)
+    assert (second.name, second.canonical, second.rest) == (
+        "stonith_host", "stonith_host", "HA1  external/ipmi ha2 192.0.2.12 admin  s3cret lanplus -C 3")
 
 
 def test_respawn_syntax():
