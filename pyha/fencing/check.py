@@ -23,10 +23,14 @@ GLUE_HINT = "install cluster-glue (it provides /usr/sbin/stonith and its plugins
 
 def check_fencing(loaded, probe):
     # type: (Loaded, Probe) -> List[dg.Diagnostic]
-    out = list(loaded.diagnostics)
+    """What only the devices can tell (installed? these parameters?), heartbeat's stonith
+    line rules, and whether each node can be fenced by its peer.  The fence lines' own
+    syntax, their node and their password_script are pyha.cf's checks
+    (`pyha.config.pyhacf_fencing`), run by `check_config`."""
+    out = []  # type: List[dg.Diagnostic]
     nodes = loaded.hacf.nodes if loaded.hacf is not None else []
     for d in loaded.config.agents:
-        out.extend(_check_agent(d, nodes, probe))
+        out.extend(_check_agent(d, probe))
     for g in loaded.config.glue:
         out.extend(_check_glue(g, nodes, probe))
     out.extend(_coverage(loaded, nodes, probe))
@@ -38,23 +42,9 @@ def _diag(severity, code, msg, device, hint=None):
     return dg.Diagnostic(severity, code, msg, getattr(device, "file", None), getattr(device, "lineno", None), hint)
 
 
-def _check_agent(d, nodes, probe):
-    # type: (AgentDevice, List[str], Probe) -> List[dg.Diagnostic]
+def _check_agent(d, probe):
+    # type: (AgentDevice, Probe) -> List[dg.Diagnostic]
     out = []  # type: List[dg.Diagnostic]
-    if nodes and d.node not in nodes:
-        out.append(_diag(dg.ERROR, "fence-unknown-node", "fence line for %s, which is not a node in ha.cf (%s)"
-                         % (d.node, ", ".join(nodes)), d, "write one of: %s" % ", ".join(nodes)))
-    for key, value in d.params:
-        if key == "password_script":
-            script = value.split()[0] if value.split() else ""
-            if not (script.startswith("/") and os.path.isfile(script) and os.access(script, os.X_OK)):
-                out.append(_diag(dg.ERROR, "fence-password-script", "fence %s: password_script %s is not an "
-                                 "executable file given by its absolute path" % (d.node, script or "''"), d,
-                                 "write a script that prints the password (mode 0700, owned by root)"))
-            elif os.stat(script).st_mode & 0o022:
-                out.append(_diag(dg.ERROR, "fence-password-script", "fence %s: password_script %s is writable by "
-                                 "group or others; whoever can write it runs code as root when fencing"
-                                 % (d.node, script), d, "chmod 700 %s" % script))
     if probe.agent_path(d.agent) is None:
         out.append(_diag(dg.ERROR, "fence-agent-missing", "fence agent %s is not installed (not found in /usr/sbin, "
                          "/sbin or $PATH)" % d.agent, d, PACKAGE_HINT))
@@ -148,10 +138,8 @@ def add_fencing_findings(report, probe=None):
     """`report` with the fencing findings of its directory added (for `pyha config check`)."""
     if not os.path.isdir(report.ha_dir):
         return report
-    # an unreadable ha.cf is already reported by the main check
-    extra = [d for d in check_fencing(load_fencing(report.ha_dir), probe or Probe())
-             if d.code != "fence-hacf-unreadable"]
+    extra = check_fencing(load_fencing(report.ha_dir), probe or Probe())
     if not extra:
         return report
     return CheckReport(report.ha_dir, report.hacf, report.haresources, report.authkeys,
-                       list(report.diagnostics) + [d for d in extra if d not in report.diagnostics])
+                       list(report.diagnostics) + extra, report.pyhacf)

@@ -1,92 +1,68 @@
 """Read the fencing configuration of an /etc/ha.d directory: ha.cf's stonith lines and
-pyha.cf's `fence` / `fence_delay` lines, into one `FenceConfig`.
+pyha.cf's `fence` / `fence_delay` lines (registered in `pyha.config.pyhacf_fencing`), into
+one `FenceConfig`.
 
-pyha.cf is read here line by line with ha.cf's line syntax (`pyha.config.hacf_doc.parse_line`)
-and only the fencing lines are looked at; the other directives of pyha.cf are the pyha.cf
-framework's to judge.  Reading the two files is the only I/O.
+Problems are kept apart: `diagnostics` are those on the fencing lines themselves (a bad
+fence line must stop `pyha fence`: the device it meant is unknown), `other` the rest of
+pyha.cf's (shown, never blocking).  Reading the two files is the only I/O.
 """
 
 import os
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional
 
 from pyha import diagnostics as dg
-from pyha.config.common import BadValue, read_text, split_ws
+from pyha import paths
 from pyha.config.hacf import HaCf
-from pyha.config.hacf_doc import parse_line
+from pyha.config.pyhacf import PyhaCf
 from pyha.fencing.devices import FenceConfig
-from pyha.fencing.lines import FenceLine, parse_fence, parse_fence_delay
 
-PYHA_CF = "pyha.cf"
-
-
-def fencing_lines(text, filename):
-    # type: (str, str) -> Tuple[List[Tuple[FenceLine, int]], Optional[Tuple[float, int]], List[dg.Diagnostic]]
-    """The fence lines (with their line numbers), the last valid fence_delay (value,
-    line) and the problems, from pyha.cf's text."""
-    fences = []  # type: List[Tuple[FenceLine, int]]
-    delay = None  # type: Optional[Tuple[float, int]]
-    diags = []  # type: List[dg.Diagnostic]
-    seen = {}  # type: dict
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        d = parse_line(raw, lineno)
-        if d is None or d.name not in ("fence", "fence_delay"):
-            continue
-        args = split_ws(d.rest)
-        try:
-            if d.name == "fence":
-                line, found = parse_fence(args, d.rest)
-                if line.node in seen:
-                    diags.append(dg.error("fence-repeated", "a second fence line for %s (first at line %d); pyha "
-                                          "uses one device per node" % (line.node, seen[line.node]), filename, lineno,
-                                          "keep one `fence %s ...` line" % line.node))
-                    continue
-                seen[line.node] = lineno
-                fences.append((line, lineno))
-            else:
-                value, found = parse_fence_delay(args, d.rest)
-                if delay is not None:
-                    diags.append(dg.warning("fence-delay-repeated", "fence_delay is set again (first at line %d); the "
-                                            "later value wins" % delay[1], filename, lineno, "keep one fence_delay"))
-                delay = (value, lineno)
-        except BadValue as exc:
-            diags.append(dg.error("fence-syntax", exc.message, filename, lineno, exc.hint))
-            continue
-        for f in found:
-            diags.append(dg.Diagnostic(f.severity, f.code, f.message, filename, lineno, f.hint))
-    return fences, delay, diags
+FENCING_DIRECTIVES = ("fence", "fence_delay")
 
 
 class Loaded(object):
     """The fencing configuration of a directory, the ha.cf it came from (None when it
-    could not be read) and the problems met on the way."""
+    could not be read), the problems on fencing lines and pyha.cf's other problems."""
 
-    def __init__(self, config, hacf, diagnostics):
-        # type: (FenceConfig, Optional[HaCf], List[dg.Diagnostic]) -> None
+    def __init__(self, config, hacf, diagnostics, other=()):
+        # type: (FenceConfig, Optional[HaCf], List[dg.Diagnostic], Any) -> None
         self.config = config
         self.hacf = hacf
         self.diagnostics = diagnostics
+        self.other = list(other)
+
+
+def _unreadable(name, path, exc):
+    # type: (str, str, Any) -> dg.Diagnostic
+    return dg.error("fence-%s-unreadable" % name.replace(".", ""), "cannot read %s (%s)"
+                    % (name, getattr(exc, "strerror", None) or exc), path)
 
 
 def load_fencing(ha_dir):
     # type: (str) -> Loaded
-    """Never raises for missing or bad files: they become diagnostics."""
+    """Never raises for missing or bad files: they become diagnostics (a missing
+    pyha.cf is no problem)."""
     diags = []  # type: List[dg.Diagnostic]
+    other = []  # type: List[dg.Diagnostic]
     hacf_path = os.path.join(ha_dir, "ha.cf")
     hacf = None  # type: Optional[HaCf]
     try:
         hacf = HaCf.load(hacf_path)
     except (OSError, IOError) as exc:
-        diags.append(dg.error("fence-hacf-unreadable", "cannot read ha.cf (%s)" % (getattr(exc, "strerror", None) or exc),
-                              hacf_path))
-    pyhacf_path = os.path.join(ha_dir, PYHA_CF)
-    fences, delay = [], None  # type: List[Tuple[FenceLine, int]], Optional[Tuple[float, int]]
-    if os.path.exists(pyhacf_path):
-        try:
-            fences, delay, found = fencing_lines(read_text(pyhacf_path), pyhacf_path)
-            diags.extend(found)
-        except (OSError, IOError) as exc:
-            diags.append(dg.error("fence-pyhacf-unreadable", "cannot read pyha.cf (%s)"
-                                  % (getattr(exc, "strerror", None) or exc), pyhacf_path))
-    config = FenceConfig.from_lines(hacf.stonith if hacf is not None else [], fences,
-                                    delay[0] if delay else 0.0, hacf_path, pyhacf_path)
-    return Loaded(config, hacf, diags)
+        diags.append(_unreadable("ha.cf", hacf_path, exc))
+    pyhacf_path = os.path.join(ha_dir, paths.PYHA_CF)
+    fences = []  # type: List[Any]
+    delay = 0.0
+    try:
+        doc = PyhaCf.load_optional(pyhacf_path)
+    except (OSError, IOError) as exc:
+        diags.append(_unreadable("pyha.cf", pyhacf_path, exc))
+    else:
+        s = doc.settings
+        fences = [(e.value, e.lineno) for e in s.entries("fence")]
+        delay = s.get("fence_delay")
+        fencing_lines = set(d.lineno for d in doc.directives() if d.name in FENCING_DIRECTIVES)
+        for d in s.diagnostics:
+            (diags if d.line in fencing_lines else other).append(d)
+    config = FenceConfig.from_lines(hacf.stonith if hacf is not None else [], fences, delay, hacf_path, pyhacf_path)
+    return Loaded(config, hacf, diags, other)
+

@@ -5,19 +5,21 @@ import pytest
 
 from pyha.config.common import BadValue
 from pyha.config.hacf import HaCf
+from pyha.config.hostfacts import FileStat, StaticHostFacts
+from pyha.config.pyhacf import CrossContext, PyhaCf
 from pyha.fencing.devices import AGENT, GLUE, FenceConfig, GlueDevice
 from pyha.fencing.lines import masked, parse_fence, parse_fence_delay
-from pyha.fencing.load import fencing_lines, load_fencing
+from pyha.fencing.load import load_fencing
 
 IPMI_NAMES = ["hostname", "ipaddr", "userid", "passwd", "interface"]  # `stonith -t external/ipmi -n`
 HACF = "keepalive 1\ndeadtime 10\nnode ha1 ha2\nucast eth1 198.51.100.2\n"
 
 
-def config(hacf_extra="", pyhacf="", fence_delay=0.0):
+def config(hacf_extra="", pyhacf=""):
     cf = HaCf.parse(HACF + hacf_extra, "ha.cf")
-    fences, delay, diags = fencing_lines(pyhacf, "pyha.cf")
-    assert diags == []
-    return FenceConfig.from_lines(cf.stonith, fences, delay[0] if delay else fence_delay)
+    s = PyhaCf.parse(pyhacf, "pyha.cf").settings
+    assert s.diagnostics == []
+    return FenceConfig.from_lines(cf.stonith, [(e.value, e.lineno) for e in s.entries("fence")], s.get("fence_delay"))
 
 
 # -- pyha.cf lines ---------------------------------------------------------------------------
@@ -69,21 +71,36 @@ def test_fence_delay_reads_seconds():
             parse_fence_delay(bad)
 
 
-def test_pyhacf_reader_names_file_and_line_and_refuses_a_second_device_for_a_node():
-    text = ("# fencing\nmonitor nginx interval=2s\nfence ha2 fence_ipmilan ip=192.0.2.12\n"
-            "fence ha2 fence_ilo ip=192.0.2.13\nfence_delay 3\nfence_delay x\n")
-    fences, delay, diags = fencing_lines(text, "/etc/ha.d/pyha.cf")
-    assert [(f.node, f.agent, n) for f, n in fences] == [("ha2", "fence_ipmilan", 3)]
-    assert delay == (3.0, 5)
-    assert [(d.code, d.line, d.file) for d in diags] == [("fence-repeated", 4, "/etc/ha.d/pyha.cf"),
-                                                         ("fence-syntax", 6, "/etc/ha.d/pyha.cf")]
+def test_pyhacf_registers_fence_lines_with_file_line_and_one_device_per_node():
+    text = ("# fencing\nfence ha2 fence_ipmilan ip=192.0.2.12\nfence HA2 fence_ilo ip=192.0.2.13\n"
+            "fence_delay 3\nfence_delay x\nfence ha1 fence_ipmilan action=off\nfence_dealy 2\n")
+    s = PyhaCf.parse(text, "/etc/ha.d/pyha.cf").settings
+    assert [(e.value.node, e.value.agent, e.lineno) for e in s.entries("fence")] == [("ha2", "fence_ipmilan", 2)]
+    assert s.get("fence_delay") == 3.0 and PyhaCf.parse("", "pyha.cf").settings.get("fence_delay") == 0.0
+    assert [(d.code, d.line) for d in s.diagnostics] == [
+        ("pyhacf-repeated", 3), ("pyhacf-bad-value", 5), ("pyhacf-bad-value", 6), ("pyhacf-unknown-directive", 7)]
+    assert "did you mean fence_delay?" in s.diagnostics[-1].message
+
+
+def test_fence_lines_name_a_node_of_hacf_and_a_safe_password_script():
+    doc = PyhaCf.parse("fence ha3 fence_ipmilan ip=1\nfence ha1 fence_ipmilan password_script=/etc/ha.d/pw\n"
+                       "fence ha2 fence_ipmilan password_script=/etc/ha.d/pw2\n", "pyha.cf")
+    facts = StaticHostFacts(executables=("/etc/ha.d/pw", "/etc/ha.d/pw2"),
+                            files={"/etc/ha.d/pw": FileStat(0, 0o700), "/etc/ha.d/pw2": FileStat(0, 0o777)})
+    found = [(d.code, d.line) for d in doc.check(CrossContext(HaCf.parse(HACF, "ha.cf"), None), facts)]
+    assert found == [("fence-unknown-node", 1), ("fence-password-script", 3)]
+    missing = PyhaCf.parse("fence ha1 fence_ipmilan password_script=pw\n", "pyha.cf").check(facts=facts)
+    assert [d.code for d in missing] == ["fence-password-script"]
 
 
 def test_load_from_a_directory(tmp_path):
     (tmp_path / "ha.cf").write_text(HACF + "stonith_host ha1 external/ipmi ha2 192.0.2.12 admin pw lan\n")
-    (tmp_path / "pyha.cf").write_text("fence ha1 fence_ipmilan ip=192.0.2.11\nfence_delay 4\n")
+    (tmp_path / "pyha.cf").write_text("fence ha1 fence_ipmilan ip=192.0.2.11\nfence_delay 4\nfence ha2 fence_x a\n"
+                                      "notify relative\n")
     loaded = load_fencing(str(tmp_path))
-    assert loaded.diagnostics == []
+    # a bad fence line is the fencing's problem; other directives' problems never block fencing
+    assert [(d.code, d.line) for d in loaded.diagnostics] == [("pyhacf-bad-value", 3)]
+    assert [(d.code, d.line) for d in loaded.other] == [("pyhacf-bad-value", 4)]
     assert [g.type for g in loaded.config.glue] == ["external/ipmi"]
     assert [a.node for a in loaded.config.agents] == ["ha1"]
     assert loaded.config.fence_delay == 4.0
@@ -92,7 +109,7 @@ def test_load_from_a_directory(tmp_path):
 
 def test_load_without_files_reports_and_never_raises(tmp_path):
     loaded = load_fencing(str(tmp_path))
-    assert [d.code for d in loaded.diagnostics] == ["fence-hacf-unreadable"]
+    assert [d.code for d in loaded.diagnostics] == ["fence-hacf-unreadable"]  # no pyha.cf is no problem
     assert loaded.config.empty
 
 
