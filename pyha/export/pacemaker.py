@@ -114,18 +114,30 @@ def export(directory=paths.HA_DIR, output=None, no_fencing=False, corosync=3, no
         hares = Haresources.load(hares_path)
     except OSError as exc:
         raise ExportError("cannot read %s: %s" % (getattr(exc, "filename", None) or directory, exc.strerror or exc))
+    from pyha.config.pyhacf import PyhaCf
+    pyhacf_path = os.path.join(directory, "pyha.cf")
+    try:
+        pcf = PyhaCf.load_optional(pyhacf_path)
+    except OSError as exc:
+        raise ExportError("cannot read %s: %s" % (pyhacf_path, exc))
     settings = cf.settings
-    errors = [d for d in list(settings.diagnostics) + list(hares.check()) if d.severity == ERROR]
+    extra = pcf.settings
+    errors = [d for d in list(settings.diagnostics) + list(hares.check()) + list(extra.diagnostics)
+              if d.severity == ERROR]
     if errors:
         raise ExportError("the configuration has errors; fix them first (`pyha config check --dir %s`):\n  %s"
                           % (directory, "\n  ".join(d.format() for d in errors)))
-    fencing = bool(settings.stonith)
+    fence_lines = extra.get("fence")
+    fence_delay = extra.get("fence_delay") if extra.is_set("fence_delay") else None
+    fencing = bool(settings.stonith) or bool(fence_lines)
     if not fencing and not no_fencing:
-        raise ExportError("no fencing is configured (no stonith/stonith_host line in %s): Pacemaker refuses to "
+        raise ExportError("no fencing is configured (no stonith/stonith_host line in %s, no fence line in "
+                          "pyha.cf): Pacemaker refuses to "
                           "start resources without a fence device.  Configure one, or give --no-fencing to export "
                           "with stonith-enabled=false (dangerous: a node that only lost the cluster links keeps "
                           "its resources, and shared data can be corrupted)" % hacf_path)
-    cluster = pacemaker_model.build(settings, hares, host or host_facts(settings), node_addrs=node_addrs)
+    cluster = pacemaker_model.build(settings, hares, host or host_facts(settings), node_addrs=node_addrs,
+                                    fence_lines=fence_lines, fence_delay=fence_delay)
     if not cluster.fencing:
         cluster.say(pacemaker_model.WARN, "no fence device exported: stonith-enabled=false; a partitioned pair "
                     "can run its resources on both nodes%s" % ("" if no_fencing else " (add the devices by hand, "
@@ -136,9 +148,10 @@ def export(directory=paths.HA_DIR, output=None, no_fencing=False, corosync=3, no
     if output:
         os.makedirs(output, exist_ok=True)
         for name, text in texts.items():
+            # fence device passwords end up in cib.xml and pcs.sh: owner-only, from the start
             path = os.path.join(output, name)
-            with open(path, "w") as f:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700 if name == "pcs.sh" else 0o600)
+            os.fchmod(fd, 0o700 if name == "pcs.sh" else 0o600)
+            with os.fdopen(fd, "w") as f:
                 f.write(text)
-            if name == "pcs.sh":
-                os.chmod(path, 0o755)
     return cluster

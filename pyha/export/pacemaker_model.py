@@ -356,10 +356,37 @@ def _stonith_devices(settings, host, cluster, taken):
                     % (d.lineno, hostfrom, ptype, ptype, dev.id, target, target))
 
 
-def build(settings, haresources, host, node_addrs=None):
-    # type: (object, object, HostFacts, Optional[Dict[str, List[str]]]) -> Cluster
-    """The Cluster a heartbeat pair's configuration means.  Fencing is enabled when at
-    least one fence device could be exported."""
+def _fence_lines(fence_lines, cluster, taken):
+    # type: (Sequence, Cluster, Dict[str, int]) -> None
+    """pyha.cf `fence NODE AGENT key=value...` -> a stonith resource for the Red Hat
+    agent with the same parameters (Pacemaker hands them to the agent on stdin, as pyha
+    does); `delay=` becomes Pacemaker's pcmk_delay_base.  A fence line for a node wins
+    over ha.cf's stonith lines, as it does in pyha."""
+    for line in fence_lines:
+        if line.node not in cluster.nodes:
+            cluster.say(NOT_MAPPED, "pyha.cf `fence %s %s`: %s is not a node in ha.cf" % (line.node, line.agent,
+                                                                                     line.node))
+            continue
+        params = [("pcmk_delay_base", v + ("" if v.endswith("s") else "s")) if k == "delay" else (k, v)
+                  for k, v in line.params]
+        agent = line.agent.rsplit("/", 1)[-1]
+        replaced = [d for d in cluster.fence_devices if d.avoid == line.node]
+        for old in replaced:
+            cluster.say(WARN, "%s's device from %s is replaced by pyha.cf's fence line for %s"
+                        % (old.id, old.source, line.node))
+        cluster.fence_devices = [d for d in cluster.fence_devices if d.avoid != line.node]
+        dev_id = replaced[0].id if replaced else resource_id("fence-" + line.node, taken)
+        dev = FenceDevice(dev_id, agent, params, [line.node], line.node, "pyha.cf fence %s" % line.node)
+        cluster.fence_devices.append(dev)
+        cluster.say(MAPPED, "pyha.cf `fence %s %s ...` -> stonith:%s %s, never run on %s"
+                    % (line.node, line.agent, agent, dev.id, line.node))
+
+
+def build(settings, haresources, host, node_addrs=None, fence_lines=(), fence_delay=None):
+    # type: (object, object, HostFacts, Optional[Dict[str, List[str]]], Sequence, Optional[float]) -> Cluster
+    """The Cluster a heartbeat pair's configuration means.  `fence_lines`/`fence_delay`:
+    pyha.cf's fencing lines (FenceLine values) and fence_delay (None when not set).
+    Fencing is enabled when at least one fence device could be exported."""
     cluster = Cluster()
     cluster.nodes = list(settings.nodes)
     if len(cluster.nodes) != 2:
@@ -373,6 +400,7 @@ def build(settings, haresources, host, node_addrs=None):
     _links(settings, host, cluster, node_addrs or {})
     taken = {}  # type: Dict[str, int]
     _stonith_devices(settings, host, cluster, taken)
+    _fence_lines(fence_lines, cluster, taken)
     cluster.fencing = bool(cluster.fence_devices)
     for g in haresources.groups:
         node = g.node
@@ -414,9 +442,10 @@ def build(settings, haresources, host, node_addrs=None):
         # Both nodes of a split pair fence at once; the device that shoots the preferred
         # node waits, so the preferred node wins the race (Pacemaker's pcmk_delay_base).
         first = cluster.groups[0].node
+        delay = FENCE_DELAY if fence_delay is None else "%gs" % fence_delay
         for dev in cluster.fence_devices:
-            if dev.avoid == first:
-                dev.params.append(("pcmk_delay_base", FENCE_DELAY))
-                cluster.say(MAPPED, "%s waits %s before fencing %s, so that %s wins a fencing race"
-                            % (dev.id, FENCE_DELAY, first, first))
+            if dev.avoid == first and not any(k == "pcmk_delay_base" for k, _ in dev.params) and delay != "0s":
+                dev.params.append(("pcmk_delay_base", delay))
+                cluster.say(MAPPED, "%s waits %s before fencing %s, so that %s wins a fencing race%s"
+                            % (dev.id, delay, first, first, "" if fence_delay is None else " (fence_delay)"))
     return cluster

@@ -311,3 +311,58 @@ def test_pcs_script_with_fence_devices_runs(tmp_path):
     assert r.returncode == 0, r.stdout
     at = where(running(tmp_path, cib))
     assert at["fence-ha2"] == ["ha1"] and at["fence-ha1"] == ["ha2"]
+
+
+PYHACF_FENCE = ("fence ha2 fence_ipmilan ip=198.51.100.12 username=admin password=secret lanplus=1 cipher=3\n"
+                "fence ha1 fence_ipmilan ip=198.51.100.11 username=admin password=secret lanplus=1 delay=3\n")
+
+
+def export_pyhacf(tmp_path, pyhacf, stonith=""):
+    host = HostFacts(lsb=["nginx"], node="ha1", addresses=HOST.addresses, stonith_params=IPMI)
+    d = write_conf(tmp_path, hacf=HACF + stonith)
+    with open(os.path.join(d, "pyha.cf"), "w") as f:
+        f.write(pyhacf)
+    return pacemaker.export(d, str(tmp_path / "out"), host=host), str(tmp_path / "out")
+
+
+def test_pyhacf_fence_lines_become_fence_agent_devices_and_win_over_stonith_lines(tmp_path):
+    cluster, out = export_pyhacf(tmp_path, PYHACF_FENCE, STONITH)
+    devs = {d.id: d for d in cluster.fence_devices}
+    assert sorted(devs) == ["fence-ha1", "fence-ha2"]
+    assert devs["fence-ha2"].type == "fence_ipmilan" and devs["fence-ha2"].avoid == "ha2"
+    assert ("ip", "198.51.100.12") in devs["fence-ha2"].params
+    # the files carry the device passwords: owner-only
+    assert {n: os.stat(os.path.join(out, n)).st_mode & 0o777 for n in os.listdir(out)} == {
+        "cib.xml": 0o600, "corosync.conf": 0o600, "pcs.sh": 0o700}
+    # delay= is Pacemaker's pcmk_delay_base; no second delay is added to it
+    assert [kv for kv in devs["fence-ha1"].params if kv[0] == "pcmk_delay_base"] == [("pcmk_delay_base", "3s")]
+    assert not any(k == "pcmk_delay_base" for k, _ in devs["fence-ha2"].params)
+
+
+def test_fence_delay_sets_the_preferred_nodes_device_delay(tmp_path):
+    cluster, _ = export_pyhacf(tmp_path, "fence_delay 7\n" + PYHACF_FENCE.splitlines()[0] + "\n"
+                               "fence ha1 fence_ipmilan ip=198.51.100.11 username=admin password=secret\n")
+    devs = {d.id: d for d in cluster.fence_devices}
+    assert ("pcmk_delay_base", "7s") in devs["fence-ha1"].params
+
+
+def test_a_pyhacf_error_refuses_the_export(tmp_path):
+    with pytest.raises(ExportError, match=r"pyha\.cf:1: .*fence"):
+        export_pyhacf(tmp_path, "fence ha2 fence_ipmilan action=off\n")
+
+
+@tools
+@pytest.mark.skipif(shutil.which("pcs") is None or shutil.which("fence_ipmilan") is None,
+                    reason="pcs or fence-agents not installed")
+def test_fence_agent_devices_pass_pcs_and_pacemaker(tmp_path):
+    _, out = export_pyhacf(tmp_path, PYHACF_FENCE)
+    cib = running(tmp_path, os.path.join(out, "cib.xml"))
+    r = run(["crm_verify", "-x", cib])
+    assert r.returncode == 0, r.stdout
+    at = where(cib)
+    assert at["fence-ha2"] == ["ha1"] and at["fence-ha1"] == ["ha2"]
+    pcs_cib = str(tmp_path / "pcs-cib.xml")
+    with open(pcs_cib, "w") as f:
+        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
+    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": pcs_cib})  # pcs checks the agent's parameters
+    assert r.returncode == 0, r.stdout
