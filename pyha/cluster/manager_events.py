@@ -6,7 +6,9 @@ come from `pyha.cluster.events` and are shared with the membership machine; this
 adds only what is specific to resource groups: results of group operations run by the
 shell, the VIP witness (ARP probes of a group's service address), operator commands, and
 the actions `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult` and
-`ShutdownComplete`.  Like events.py these are plain value objects comparing by value, with
+`ShutdownComplete`, and the typed state changes (`PhaseChanged`, `GroupStateChanged`,
+`StandbyStateChanged`, `NodeStateChanged`: Supervisor's idea of an event per transition,
+so a shell can record them or run a notify program without parsing log lines).  Like events.py these are plain value objects comparing by value, with
 `to_dict()` for JSON.
 
 This module must never do I/O, read a clock or import anything outside the standard
@@ -150,3 +152,32 @@ class ShutdownComplete(_Value):
 
 
 ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete)
+
+
+# --- outputs: state changes (one per transition; the shell may record or ignore them) ---
+
+class PhaseChanged(_Value):
+    """The node's resource phase changed (waiting, starting, running, stopping, stopped)."""
+    __slots__ = ("old", "new", "reason")
+    _fields = __slots__
+
+
+class GroupStateChanged(_Value):
+    """Group `group` changed state here (idle, probing, acquiring, held, releasing, stuck)."""
+    __slots__ = ("group", "old", "new", "reason")
+    _fields = __slots__
+
+
+class StandbyStateChanged(_Value):
+    """The standby exchange moved (none, asked, releasing, released, accepted, acquiring)."""
+    __slots__ = ("old", "new", "reason")
+    _fields = __slots__
+
+
+class NodeStateChanged(_Value):
+    """The peer `node`, as the resource manager sees it, changed (never, up, dead, left)."""
+    __slots__ = ("node", "old", "new", "reason")
+    _fields = __slots__
+
+
+TRANSITIONS = (PhaseChanged, GroupStateChanged, StandbyStateChanged, NodeStateChanged)

@@ -14,19 +14,25 @@ membership concluded), and the manager's inputs (`GroupAcquired`..., `Standby`,
 `Shutdown`...).  Outputs: membership's and the manager's actions (`Send`, `Retransmit`,
 `Log`, `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult`,
 `ShutdownComplete`) plus the notifications themselves (`NodeDead`, `PartitionHealed`...),
-which a shell may act on or ignore.
+which a shell may act on or ignore, and the manager's typed state changes
+(`GroupStateChanged`, `NodeStateChanged`...: `pyha.cluster.manager_events.TRANSITIONS`), of
+which the core keeps the last `TRANSITIONS_KEPT`, with the monotonic time of their step, for
+`pyha status` (`snapshot()["transitions"]`).
 
 Never: touch a socket, a clock, a process, or call back into the shell.
 """
 
-from typing import Any, Callable, List, Optional
+from collections import deque
+from typing import Any, Callable, Dict, List, Optional
 
 from pyha.cluster.events import NOTIFICATIONS, Deliver, Heard, PingReply, Tick
 from pyha.cluster.manager import Manager, ManagerConfig
+from pyha.cluster.manager_events import TRANSITIONS
 from pyha.cluster.membership import Membership, MembershipConfig
 from pyha.cluster.null_manager import NullManager
 
 _MEMBERSHIP_INPUTS = (Heard, PingReply, Tick)
+TRANSITIONS_KEPT = 20  # state changes shown by `pyha status`
 
 
 class Step(object):
@@ -53,6 +59,7 @@ class NodeCore(object):
         self.manager = manager
         self.last_reason = None  # type: Optional[str]
         self.last_reason_at = None  # type: Optional[float]
+        self.transitions = deque(maxlen=TRANSITIONS_KEPT)  # type: deque  # of JSON-able dicts
 
     @classmethod
     def build(cls, mconfig, rconfig=None, rng=None):
@@ -95,6 +102,7 @@ class NodeCore(object):
         snap = self.membership.snapshot(now)
         snap["resources"] = self.manager.snapshot(now)
         snap["last_step"] = {"reason": self.last_reason, "at": self.last_reason_at}
+        snap["transitions"] = [dict(t) for t in self.transitions]
         return snap
 
     def _run(self, producers, now, default):
@@ -116,6 +124,8 @@ class NodeCore(object):
                     pending[0:0] = self.manager.handle(action, now)
                     continue
                 out.append(action)
+                if isinstance(action, TRANSITIONS):
+                    self._record(action, now)
         decided = self.manager.decision_count != before
         if decided:
             reason = self.manager.last_decision
@@ -126,3 +136,9 @@ class NodeCore(object):
         if decided or told:
             self.last_reason, self.last_reason_at = reason, now
         return Step(out, reason)
+
+    def _record(self, change, now):
+        # type: (Any, float) -> None
+        entry = {"at": now}  # type: Dict[str, Any]
+        entry.update(change.to_dict())
+        self.transitions.append(entry)

@@ -414,6 +414,8 @@ class Daemon(object):
             elif isinstance(action, me.ShutdownComplete):
                 log.info("%s", action.reason)
                 self._leave()
+            elif isinstance(action, me.TRANSITIONS):
+                pass  # logged by the manager, kept by the core for `pyha status` (transitions)
             elif self.resources is not None and self.resources.do(action):
                 pass
             elif isinstance(action, ev.PartitionHealed) and self.resources is not None:

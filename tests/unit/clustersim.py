@@ -486,6 +486,13 @@ class Cluster(object):
     def decisions(self, node):
         return self.stacks[node].decisions()
 
-    def actions(self, node, kind):
-        cls = event_class(kind)  # a renamed class is an error, not an empty list
-        return [(t, a) for t, a in self.stacks[node].log if type(a) is cls]
+    def actions(self, who, kind, **attrs):
+        """(time, action) of node `who`'s steps of one kind (a class or its name in
+        pyha.cluster), with these attribute values.  A renamed class or field is an
+        error, not an empty list (a negative assert must not pass by accident)."""
+        cls = event_class(kind)
+        missing = [k for k in attrs if k not in cls._fields]
+        if missing:
+            raise AttributeError("%s has no field %s" % (cls.__name__, ", ".join(missing)))
+        return [(t, a) for t, a in self.stacks[who].log
+                if type(a) is cls and all(getattr(a, k) == v for k, v in attrs.items())]

@@ -182,3 +182,25 @@ def test_a_state_dir_that_cannot_be_written_is_a_clean_start_up_error(tmp_path):
         assert err.value.exit_code == 1
     finally:
         d.loop.close()
+
+
+def test_status_shows_the_manager_transitions(tmp_path):
+    """`pyha status --json` carries the core's last state changes under `transitions`;
+    the shell executes the typed events without passing them to the resource shell."""
+    from pyha.cluster import manager_events as me
+    ha_dir = _ha_dir(tmp_path)
+    with open(os.path.join(ha_dir, "haresources"), "w") as f:
+        f.write("%s 192.0.2.100\n" % ME)
+    d = Daemon(Settings(ha_dir=ha_dir, state_dir=str(tmp_path / "state"), run_dir=str(tmp_path / "run")))
+    try:
+        assert d.managing
+        d.generation = 1  # open() would set these; no media: sending goes nowhere
+        d.sender = control.Sender(ME, b"\x01" * 16, 1)
+        steps = d._feed(me.Shutdown("test"))
+        assert [type(a) for a in steps[0].of(me.PhaseChanged)] == [me.PhaseChanged, me.PhaseChanged]
+        kept = d.status()["transitions"]
+        assert [(t["kind"], t["old"], t["new"]) for t in kept] == [
+            ("PhaseChanged", "waiting", "stopping"), ("PhaseChanged", "stopping", "stopped")]
+        assert all(isinstance(t["at"], float) and t["reason"] for t in kept)
+    finally:
+        d.loop.close()

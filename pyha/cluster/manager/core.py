@@ -2,8 +2,10 @@
 
 `handle(event, now)` routes one input to its handler (the mixins listed in the package
 docstring), then runs `_progress`: timers, moving groups, waits and the rules ladder
-until nothing changes.  Every state change goes through `_phase_to`, `_group_to` or
-`_sb_to`; every decision through `_decide`.
+until nothing changes.  Every state change goes through `_phase_to`, `_group_to`, `_sb_to`
+or `_peer_to` (peer.py), each logging it as before and adding its typed event
+(`PhaseChanged`, `GroupStateChanged`, `StandbyStateChanged`, `NodeStateChanged`) to the
+actions; every decision goes through `_decide`.
 
 Why mixins and not collaborators: the handlers in startup, peer, standby, legacy,
 compat, witness, commands, groups and timers all read and change the same state (the
@@ -44,8 +46,8 @@ from pyha.cluster.manager.timing import ProbeTiming
 from pyha.cluster.manager.witness import WitnessMixin
 from pyha.cluster.manager_events import (
     CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CommandResult, GroupAcquired, GroupAcquireFailed,
-    GroupReleased, GroupReleaseFailed, Shutdown, Standby, Takeover, VipAnswered, VipConflict, VipFree,
-    VipLink,
+    GroupReleased, GroupReleaseFailed, GroupStateChanged, PhaseChanged, Shutdown, Standby,
+    StandbyStateChanged, Takeover, VipAnswered, VipConflict, VipFree, VipLink,
 )
 from pyha.wire import vocabulary as words
 
@@ -216,15 +218,17 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         # type: (str, str) -> None
         if self._phase not in _PHASE_FROM[new]:
             raise IllegalTransition("phase %s -> %s (%s)" % (self._phase, new, reason))
-        self._phase = new
+        old, self._phase = self._phase, new
         self._phase_reason = reason
         self._log(DEBUG, "resource phase now %s: %s" % (new, reason))
+        self._out.append(PhaseChanged(old, new, reason))
 
     def _group_to(self, g, new, reason):
         # type: (_Group, str, str) -> None
         if g.state not in _GROUP_FROM[new]:
             raise IllegalTransition("group %s: %s -> %s (%s)" % (g.key, g.state, new, reason))
         self._log(DEBUG, "group %s: %s -> %s: %s" % (g.key, g.state, new, reason))
+        self._out.append(GroupStateChanged(g.key, g.state, new, reason))
         g.state = new
         g.since = self._now
         g.note = reason
@@ -234,6 +238,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         if self._sb.state not in _SB_FROM[new]:
             raise IllegalTransition("standby %s -> %s (%s)" % (self._sb.state, new, reason))
         self._log(DEBUG, "standby exchange %s -> %s: %s" % (self._sb.state, new, reason))
+        self._out.append(StandbyStateChanged(self._sb.state, new, reason))
         self._sb.state = new
         self._sb.reason = reason
         if new == SB_NONE:

@@ -16,6 +16,7 @@ Pure, like the whole package: see `pyha.cluster.manager` for what it must never 
 """
 
 from pyha.cluster.events import INFO, WARNING, PingUp, is_int
+from pyha.cluster.manager_events import NodeStateChanged
 from pyha.cluster.manager.records import _Wait
 from pyha.cluster.manager.states import (
     G_IDLE, G_PROBING, GROUPS_MSG, IPFAIL_TYPES, LINKS_MSG, P_RUNNING, P_STARTING, P_STOPPED, P_STOPPING,
@@ -28,12 +29,23 @@ from pyha.wire import vocabulary as words
 class PeerMixin(object):
     """Handlers of membership notifications about the peer."""
 
+    def _peer_to(self, new, reason):
+        # type: (str, str) -> str
+        """The peer's state as we see it (PEER_*): the only place it changes.  Any state may
+        follow any other (membership decides); a change is an action, a repeat is not.
+        Returns the state before."""
+        peer = self._peer
+        old = peer.state
+        if old != new:
+            peer.state = new
+            self._out.append(NodeStateChanged(self.peer, old, new, reason))
+        return old
+
     def _on_node_up(self, ev, now):
         if ev.node != self.peer:
             return
         peer = self._peer
-        was = peer.state
-        peer.state = PEER_UP
+        was = self._peer_to(PEER_UP, ev.reason)
         peer.status = ev.status
         peer.leaving = False
         if was in (PEER_DEAD, PEER_LEFT):
@@ -73,8 +85,7 @@ class PeerMixin(object):
         if ev.node != self.peer:
             return
         peer = self._peer
-        was = peer.state
-        peer.state = PEER_DEAD
+        was = self._peer_to(PEER_DEAD, ev.reason)
         peer.dead_reason = ev.reason
         peer.dead_at = now
         self._me_pending = None
@@ -99,7 +110,7 @@ class PeerMixin(object):
         if ev.node != self.peer:
             return
         peer = self._peer
-        peer.state = PEER_LEFT
+        self._peer_to(PEER_LEFT, ev.reason)
         peer.holds = set()
         self._me_pending = None
         peer.holds_word = words.RSC_NONE
@@ -201,7 +212,7 @@ class PeerMixin(object):
     def _on_partition_healed(self, ev, now):
         if ev.node != self.peer:
             return
-        self._peer.state = PEER_UP
+        self._peer_to(PEER_UP, ev.reason)
         self._peer_back(ev.reason)
         if self._phase in (P_WAITING, P_STOPPED):
             return
