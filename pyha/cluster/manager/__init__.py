@@ -8,7 +8,8 @@ peer's resource-protocol messages), results of group operations from the shell
 operator commands (`Standby`, `Takeover`, `Shutdown`) and `Tick`, each with a monotonic
 `now`.  It answers with actions: `Send` (protocol messages, numbered by membership's
 `send` when one is injected), `Acquire`/`Release`/`ProbeVip`/`AnnounceVip` for the shell,
-`CommandResult`, `ShutdownComplete` and `Log`.  Every decision carries a sentence saying
+`CommandResult`, `ShutdownComplete`, `Log` and one typed event per state change
+(`GroupStateChanged`, `NodeStateChanged`, ...).  Every decision carries a sentence saying
 why; the last ones are kept for `pyha status` (`snapshot()`).
 
 The package, one job a module:
@@ -18,6 +19,7 @@ The package, one job a module:
   records.py   the small mutable records (group, probe, peer, standby, wait, arbitration)
   core.py      Manager: fields, transitions, claims, reports, the input loop
   startup.py   start-up: `starting`, first reports, RQSTDELAY
+  initial.py   InitialAcquisition: heartbeat's "Initial resource acquisition complete (<why>)"
   peer.py      membership's word on the peer; routing of the peer's messages
   standby.py   the standby exchange and hb_takeover
   legacy.py    auto_failback legacy (ip-request)
@@ -29,8 +31,9 @@ The package, one job a module:
   timers.py    timed steps and next_deadline()
   commands.py  operator commands
   view.py      the snapshot for `pyha status`
-Manager is composed of mixins (the handlers share its state; core.py says why), owns a
-ProbeTiming collaborator, and calls rules and view, plain functions of the Manager.
+Manager is composed of mixins (the handlers share its state; core.py says why), owns the
+ProbeTiming and InitialAcquisition collaborators, and calls rules and view, plain functions
+of the Manager.
 
 What this package must never do: open sockets, read a clock, start processes or threads,
 draw randomness, import a third-party library, or raise on bad input from the network,

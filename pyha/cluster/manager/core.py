@@ -31,6 +31,7 @@ from pyha.cluster.manager.commands import CommandsMixin
 from pyha.cluster.manager.compat import CompatMixin
 from pyha.cluster.manager.config import ManagerConfig
 from pyha.cluster.manager.groups import GroupsMixin
+from pyha.cluster.manager.initial import InitialAcquisition
 from pyha.cluster.manager.legacy import LegacyMixin
 from pyha.cluster.manager.peer import PeerMixin
 from pyha.cluster.manager.records import _Arbitration, _Group, _Peer, _Standby, _Wait
@@ -65,6 +66,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         self._send_fn = send
         self._keepalive_s = config.keepalive_ms / 1000.0
         self._timing = ProbeTiming(config)  # the VIP witness's arithmetic
+        self._initial = InitialAcquisition()  # heartbeat's "Initial resource acquisition complete"
         self._groups = OrderedDict((g.key, _Group(g)) for g in config.groups)  # type: Dict[str, _Group]
         self._peer = _Peer(config.peer)
         self._sb = _Standby()

@@ -40,6 +40,7 @@ class GroupsMixin(object):
             return
         self._group_to(g, G_HELD, "started here")
         self._log(INFO, "group %s is running here" % g.key)
+        self._legacy_started(g)
         if g.yield_pending:
             g.yield_pending = False
             self._group_to(g, G_RELEASING, "yielding %s after an address conflict" % g.key)
@@ -53,6 +54,7 @@ class GroupsMixin(object):
             self._log(WARNING, "group %s reported failed to start while %s: ignored" % (g.key, g.state))
             return
         error = str(ev.error)
+        self._legacy_started(g)
         g.failed = {"at": now, "error": error}
         g.handover_pending = self.config.nice_failback
         g.yield_pending = False
@@ -170,8 +172,9 @@ class GroupsMixin(object):
         # type: (_Wait) -> None
         running = [g.key for g in self._groups.values() if g.state == G_HELD]
         if w.kind == W_STARTUP:
-            self._decide("Initial resource acquisition complete: holding %s" % self._fmt(running))
+            self._decide("Local Resource acquisition completed: holding %s" % self._fmt(running))
             self._report(stable=self._stable(), info=INFO_STARTUP)
+            self._initial_acquired(takeover=False)
         elif w.kind == W_TAKEOVER:
             blocked = [g.key for g in self._groups.values() if g.want and g.state == G_PROBING]
             self._decide("mach_down takeover complete: holding %s%s" % (
@@ -181,6 +184,7 @@ class GroupsMixin(object):
                 # heartbeat's mach_down note claims the peer's groups unconditionally: say it
                 # only when they do run here.
                 self._send(words.resource_mach_down())
+            self._initial_acquired(takeover=True)
         elif w.kind == W_STANDBY_RELEASE:
             sb = self._sb
             reason = "Local standby process completed [%s]: released %s" % (sb.word, self._fmt(w.keys))
@@ -195,6 +199,8 @@ class GroupsMixin(object):
             self._report(stable=self._stable())
             self._send(words.ask_resources(word, words.ASK_DONE))
             self._decide(reason)
+            if self.config.auto_failback == "on":
+                self._initial_note("auto_failback", local=True)
         elif w.kind == W_SHUTDOWN:
             reason = "All HA resources relinquished: sending shutdone"
             self._phase_to(P_STOPPED, reason)

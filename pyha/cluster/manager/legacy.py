@@ -54,4 +54,12 @@ class LegacyMixin(object):
         reason = "%s %s %s (ip-request-resp weown=%s): taking it" % (
             self.peer, "released" if weown else "does not hold", g.key, "yes" if weown else "no")
         self._claim((), PROBE_NONE if weown else PROBE_CLAIM, reason, groups=[g])
+        self._initial.legacy_keys.add(g.key)
         self._decide(reason)
+
+    def _legacy_started(self, g):
+        """A start ran (well or not) for a group taken through ip-request-resp: heartbeat's
+        ip-request-resp child has exited, our own groups are settled (initial.py)."""
+        if g.key in self._initial.legacy_keys:
+            self._initial.legacy_keys.discard(g.key)
+            self._initial_note("ip-request-resp", local=True)

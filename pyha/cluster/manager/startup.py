@@ -42,6 +42,8 @@ class StartupMixin(object):
         if self._phase != P_WAITING:
             return
         peer = self._peer
+        if peer.state == PEER_UP:
+            self._initial_note("comm_up", foreign=True)  # heartbeat: deadcount 0 at comm-up
         if self.config.nice_failback:
             self._send(words.starting())
             self._phase_to(P_STARTING, "communication is up; asked %s what it holds (starting)" % self.peer)
@@ -50,6 +52,7 @@ class StartupMixin(object):
             if peer.state in (PEER_DEAD, PEER_LEFT, PEER_NEVER):
                 self._startup_alone(ev.reason)
             elif peer.starting_seen:
+                self._initial_note("HB_R_BOTHSTARTING", foreign=True)
                 self._report(stable=False)
                 self._startup_take("%s is starting too (its `starting` arrived), so it holds nothing" % self.peer)
             elif peer.holds is not None and peer.stable:
@@ -73,6 +76,7 @@ class StartupMixin(object):
                 self._fmt(self._keys(groups=mine)), self.peer)
             for g in mine:
                 self._send_self_resp(g.key)
+                self._initial.legacy_keys.add(g.key)
             self._claim({self.me}, PROBE_CLAIM, reason)
             self._decide(reason)
 
@@ -86,6 +90,7 @@ class StartupMixin(object):
         if self._phase == P_STARTING:
             self._phase_to(P_RUNNING, reason)
         self._claim({self.me, self.peer}, PROBE_CLAIM, reason)
+        self._initial.alone = True
         self._waits.append(_Wait(W_STARTUP, keys))
         self._failback_needed = self.config.auto_failback == "on"
         self._decide(reason)
@@ -102,8 +107,11 @@ class StartupMixin(object):
             self._phase_to(P_RUNNING, reason)
             self._decide(reason)
             self._report(stable=True)
+            # heartbeat: with auto_failback on our half waits for the failback
+            self._initial_note("T_RESOURCES(them)", local=self.config.auto_failback != "on", foreign=True)
             return
         reason = "taking my groups %s: %s" % (self._fmt(mine), why)
+        self._initial_note("T_RESOURCES(them)", foreign=True)
         self._phase_to(P_RUNNING, reason)
         self._claim({self.me}, PROBE_CLAIM, reason)
         for key in mine:
@@ -144,6 +152,7 @@ class StartupMixin(object):
         self._report(stable=self._stable())
         self._send_notes()
         if self._phase == P_STARTING:
+            self._initial_note("HB_R_BOTHSTARTING", foreign=True)
             self._startup_take("%s is starting too (its `starting` arrived), so it holds nothing" % self.peer)
         elif self.config.auto_failback == "on" and any(
                 g.node == self.peer and g.state in _RUNNING_STATES for g in self._groups.values()):
@@ -188,7 +197,30 @@ class StartupMixin(object):
             self._decide("%s is shutting down and releasing its groups; waiting for its shutdone "
                          "before taking them" % self.peer)
         if self._phase == P_STARTING:
+            if self.config.auto_failback == "off":
+                self._initial_note("T_RESOURCES", foreign=True)
             if self.me in holds:
                 self._startup_take("%s holds them" % self.peer)
             elif peer.stable:
                 self._startup_take("%s reported rsc_hold=%s and is stable" % (self.peer, word))
+
+    # heartbeat's "Initial resource acquisition complete (<reason>)" (initial.py)
+
+    def _initial_note(self, reason, local=False, foreign=False):
+        # type: (str, bool, bool) -> None
+        line = self._initial.note(reason, local, foreign)
+        if line is not None:
+            self._log(INFO, line)
+
+    def _initial_acquired(self, takeover):
+        # type: (bool) -> None
+        """Our own acquisition (start-up or takeover from a dead peer) is done."""
+        mach_down = takeover or self._initial.alone
+        if self.config.nice_failback:
+            self._initial_note("T_RESOURCES(us)", local=True)
+            if mach_down:
+                self._initial_note("mach_down", foreign=True)
+        else:
+            self._initial_note("req_our_resources", local=True)
+            if mach_down:
+                self._initial_note("status", foreign=True)
