@@ -1,0 +1,88 @@
+"""Virtual BMCs for the lab's nodes: a fence device per node that really powers it off.
+
+Each node gets an ipmi_sim (`pyha.lab.vbmc.VirtualBmc`) on the lab's public network,
+living in the gateway's namespace (a BMC must survive its node's power-off) on an address
+of its own (192.0.2.240 + i).  Its chassis hook powers the lab node off the way
+`Node.power_off` does (SIGKILL of the node's init, so its daemon and services die at
+once, and its links go down) and on with `Node.power_on` (the node boots; like a real
+machine without an init system configured, its services are not started again).
+
+The hook runs in another process (ipmi_sim's child), so it works on the lab recorded in
+the state directory: a caller holding a `Lab` object must `Lab.load(statedir)` again after
+a fence to see the node's new state.  For `pyha lab up --fencing` (not wired yet).
+"""
+
+import ipaddress
+import os
+import shlex
+import sys
+from typing import Dict, List, Optional
+
+from pyha.lab import netns as nsu
+from pyha.lab.vbmc import VirtualBmc
+
+BMC_HOST = "gw"
+FIRST_BMC = 240
+BMC_USER = "admin"
+BMC_PASSWORD = "pyha-lab-bmc"
+
+_PY = "%(python)s -c %(code)s"
+_CODE = ("import sys; sys.path.insert(0, %(root)r); from pyha.lab.topology import Lab; "
+         "n = Lab.load(%(statedir)r).node(%(node)r); %(what)s")
+
+
+def _python(statedir, node, what):
+    # type: (str, str, str) -> str
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = _CODE % {"root": root, "statedir": statedir, "node": node, "what": what}
+    return _PY % {"python": shlex.quote(sys.executable), "code": shlex.quote(code)}
+
+
+def bmc_address(lab, index):
+    # type: (object, int) -> str
+    """The address of the index-th node's BMC on the public network."""
+    host = lab.node(BMC_HOST)  # type: ignore
+    net = ipaddress.IPv4Interface("%s/24" % host.spec.interfaces[0].address).network
+    return str(net.network_address + FIRST_BMC + index)
+
+
+def attach_bmcs(lab, workdir, password=BMC_PASSWORD):
+    # type: (object, str, str) -> Dict[str, VirtualBmc]
+    """Start one BMC per lab node (in the gateway's namespace); {node name: VirtualBmc}."""
+    host = lab.node(BMC_HOST)  # type: ignore
+    iface = host.spec.interfaces[0].name
+    bmcs = {}  # type: Dict[str, VirtualBmc]
+    try:
+        for i, node in enumerate(lab.nodes):  # type: ignore
+            addr = bmc_address(lab, i)
+            nsu.run(["ip", "-n", host.netns, "addr", "replace", "%s/24" % addr, "dev", iface])
+            statedir = lab.statedir  # type: ignore
+            b = VirtualBmc(host.netns, os.path.join(workdir, "bmc-%s" % node.name.lower()), addr=addr,
+                           user=BMC_USER, password=password, name="bmc-%s" % node.name.lower(),
+                           is_on=_python(statedir, node.name, "sys.exit(0 if n.is_running() else 1)"),
+                           power_off=_python(statedir, node.name, "n.power_off() if n.is_running() else None"),
+                           power_on=_python(statedir, node.name, "n.power_on() if not n.is_running() else None"))
+            b.start()
+            bmcs[node.name] = b
+    except Exception:
+        detach_bmcs(lab, bmcs)
+        raise
+    return bmcs
+
+
+def detach_bmcs(lab, bmcs):
+    # type: (object, Dict[str, VirtualBmc]) -> None
+    """Stop the BMCs (by PID) and remove their addresses; the nodes stay as they are."""
+    host = lab.node(BMC_HOST)  # type: ignore
+    for name, b in list(bmcs.items()):
+        b.stop()
+        nsu.run(["ip", "-n", host.netns, "addr", "del", "%s/24" % b.addr, "dev", host.spec.interfaces[0].name],
+                check=False)
+        bmcs.pop(name, None)
+
+
+def fence_lines(lab, bmcs, password=BMC_PASSWORD):
+    # type: (object, Dict[str, VirtualBmc], Optional[str]) -> List[str]
+    """pyha.cf `fence` lines for the lab's BMCs (fence_ipmilan, lanplus, cipher 3)."""
+    return ["fence %s fence_ipmilan ip=%s username=%s password=%s lanplus=1 cipher=3 power_timeout=10"
+            % (name.lower(), b.addr, b.user, password) for name, b in sorted(bmcs.items())]
