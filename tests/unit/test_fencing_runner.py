@@ -85,3 +85,38 @@ def test_cancel_kills_a_running_step():
 def test_capture_keeps_stdout_apart_from_stderr():
     r = capture(["sh", "-c", "echo '<xml/>'; echo warning >&2"], 5)
     assert (r.rc, r.stdout, r.stderr) == (0, "<xml/>\n", "warning\n")
+
+
+def test_driven_from_the_daemon_loop_timers_keep_ticking_while_the_device_works():
+    """How the daemon's policy will drive a call: poll at next_deadline() and on SIGCHLD;
+    the loop's 50 ms timer keeps its cadence while a slow device (0.6 s) works."""
+    import signal
+
+    from pyha.daemon.loop import EventLoop
+
+    loop = EventLoop()
+    ticks = []
+    done = []
+
+    def tick():
+        ticks.append(time.monotonic())
+        loop.call_later(0.05, tick)
+
+    call = FenceCall(single_step(sh("sleep 0.6; exit 0", "off"), interpret_agent, "slow agent"), delay=0.1)
+
+    def poll():
+        if call.poll() is not None:
+            done.append(call.outcome)
+        elif call.next_deadline() is not None:
+            loop.call_at(call.next_deadline(), poll)
+
+    loop.add_signal_handler(signal.SIGCHLD, lambda s: poll())
+    tick()
+    call.start()
+    poll()
+    deadline = time.monotonic() + 10
+    while not done and time.monotonic() < deadline:
+        loop.run_once(max_wait=0.05)
+    assert done and done[0].ok and done[0].power == "off"
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert len(ticks) >= 10 and max(gaps) < 0.5  # never blocked for the device's 0.6 s
