@@ -7,6 +7,10 @@ for the interface before adding; and an interface that is down still accepts add
 so `status` also reports whether the link is up.  Only this agent's own address is ever
 removed.  These calls are fast netlink requests; the daemon still runs them through the
 process runner's timeout discipline via `pyha resource` when isolation matters.
+
+The VIP carries an alias label as heartbeat's IPaddr gave it (`eth0:0`, the lowest free
+`<iface>:<n>`): heartbeat's IPaddr `status`, `ifconfig` and admins' scripts find a
+service address only by such a label (heartbeat's CTS checks the VIP that way).
 """
 
 import ipaddress
@@ -118,6 +122,32 @@ def resolve(spec, ipr=None):
             ipr.close()
 
 
+# IFNAMSIZ - 1: the kernel refuses longer address labels
+LABEL_MAX = 15
+ALIAS_MAX = 512  # heartbeat's IPaddr tries eth0:0 .. eth0:511
+
+
+def alias_label(ifname, used):
+    # type: (str, object) -> Optional[str]
+    """The label heartbeat's IPaddr would give a new address on `ifname`: the lowest
+    `<ifname>:<n>` not among `used` (labels already on the host); None when the name
+    would exceed the kernel's 15 characters or every alias is taken (the address is
+    then added without a label, as the kernel would name it anyway)."""
+    taken = set(used)  # type: ignore
+    for n in range(ALIAS_MAX):
+        label = "%s:%d" % (ifname, n)
+        if len(label) > LABEL_MAX:
+            return None
+        if label not in taken:
+            return label
+    return None
+
+
+def _labels(ipr, idx):
+    # type: (object, int) -> List[str]
+    return [a.get_attr("IFA_LABEL") or "" for a in ipr.get_addr(family=socket.AF_INET, index=idx)]  # type: ignore
+
+
 def _promote_secondaries(ifname):
     # type: (str) -> None
     path = "/proc/sys/net/ipv4/conf/%s/promote_secondaries" % ifname
@@ -159,8 +189,12 @@ def add(spec, ipr=None):
         if is_present(IpSpec(spec.ip, None, ifname), ipr):
             return ifname
         _promote_secondaries(ifname)
+        extra = {}
+        label = alias_label(ifname, _labels(ipr, idx))
+        if label is not None:
+            extra["label"] = label
         try:
-            ipr.addr("add", index=idx, address=spec.ip, prefixlen=prefix, broadcast=broadcast)
+            ipr.addr("add", index=idx, address=spec.ip, prefixlen=prefix, broadcast=broadcast, **extra)
         except Exception as exc:  # NetlinkError
             raise IpResourceError("adding %s/%d to %s failed: %s" % (spec.ip, prefix, ifname, exc))
         return ifname
