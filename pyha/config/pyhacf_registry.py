@@ -23,6 +23,7 @@ from pyha.config.pyhacf_schema import Spec
 DIRECTIVE_MODULES = (
     "pyha.config.pyhacf_monitor",  # monitor, notify (issue 14)
     "pyha.config.pyhacf_fencing",  # fence, fence_delay (issue 15)
+    "pyha.config.pyhacf_logging",  # log_ident (issue 17)
 )
 
 _SPECS = None  # type: Optional[Dict[str, Spec]]

@@ -1,7 +1,10 @@
 """Logging as ha.cf asks for it: `logfile`, `debugfile`, `logfacility` (syslog).
 
 Lines look like heartbeat's (`Nov 28 01:07:31 ha1 pyha: [1234]: info: ...`) so existing
-log watchers and the operator's eyes keep working.  `RateLimiter` keeps a flood of bad
+log watchers and the operator's eyes keep working.  pyha.cf's `log_ident heartbeat`
+(`set_ident`) makes them heartbeat's exactly (`heartbeat: [1234]: ...`), and `product()`
+gives the daemon-level words heartbeat uses (`Heartbeat shutdown complete.`).
+`RateLimiter` keeps a flood of bad
 packets from flooding the log: the first few per key are logged, then one summary per
 interval.
 
@@ -35,6 +38,31 @@ DEV_LOG = "/dev/log"
 FALLBACK_FACILITY = "daemon"
 LOG_FILE_MODE = 0o640
 
+IDENTS = ("pyha", "heartbeat")
+_PRODUCT = {"pyha": "pyha", "heartbeat": "Heartbeat"}
+_ident = ["pyha"]  # the ident in force (pyha.cf's log_ident), read at format time
+
+
+def set_ident(name):
+    # type: (str) -> None
+    """Switch the ident of every line from now on (pyha.cf's `log_ident`, also on SIGHUP)."""
+    if name not in IDENTS:
+        raise ValueError("log ident must be one of %s, not %r" % (", ".join(IDENTS), name))
+    _ident[0] = name
+
+
+def ident():
+    # type: () -> str
+    return _ident[0]
+
+
+def product():
+    # type: () -> str
+    """The daemon's name in heartbeat's daemon-level messages: `pyha`, or `Heartbeat`
+    under `log_ident heartbeat` (`<node> Heartbeat shutdown complete.`)."""
+    return _PRODUCT[_ident[0]]
+
+
 _LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "WARN",
                 logging.ERROR: "ERROR", logging.CRITICAL: "CRIT"}
 
@@ -48,7 +76,7 @@ class HeartbeatFormatter(logging.Formatter):
 
     def format(self, record):
         level = _LEVEL_NAMES.get(record.levelno, record.levelname)
-        text = "pyha: [%d]: %s: %s" % (record.process, level, record.getMessage())
+        text = "%s: [%d]: %s: %s" % (_ident[0], record.process, level, record.getMessage())
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         if not self.with_date:

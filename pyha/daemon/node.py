@@ -30,7 +30,7 @@ from pyha.cluster.manager import ManagerConfig
 from pyha.cluster.membership import MembershipConfig
 from pyha.cluster.node_core import NodeCore
 from pyha.config.check import check_config
-from pyha.daemon import statefiles
+from pyha.daemon import logsetup, statefiles
 from pyha.daemon.control import ControlServer
 from pyha.daemon.logsetup import LOGGER, RateLimiter
 from pyha.daemon.reload import Reloader, keyring_of
@@ -141,6 +141,7 @@ class Daemon(object):
         self.peer_names = frozenset(n.lower() for n in cf.nodes if n.lower() != self.name)
         self.keyring = keyring_of(keys)
         self.pyhacf = report.pyhacf  # pyha's own settings; a SIGHUP swaps in a new frozen copy
+        self._apply_log_ident()
         self.reloader = Reloader(self.loop, self.settings.ha_dir,
                                  lambda: (self.cf, self.haresources, self.authkeys), self._use_keys,
                                  lambda: self.pyhacf, self._use_pyhacf)
@@ -513,6 +514,16 @@ class Daemon(object):
 
     def _use_pyhacf(self, pyhacf):
         self.pyhacf = pyhacf
+        self._apply_log_ident()
+
+    def _apply_log_ident(self):
+        """pyha.cf's `log_ident` for every line from now on (at start and on SIGHUP)."""
+        if self.pyhacf is None:
+            return
+        try:
+            logsetup.set_ident(self.pyhacf.settings.get("log_ident"))
+        except (KeyError, ValueError):  # a pyha.cf evaluated without the directive
+            logsetup.set_ident("pyha")
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):
@@ -561,4 +572,4 @@ class Daemon(object):
         if self.ping is not None:
             self.ping.close()
         self.close_media()
-        log.info("%s pyha shutdown complete.", self.name)
+        log.info("%s %s shutdown complete.", self.name, logsetup.product())
