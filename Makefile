@@ -27,3 +27,19 @@ rpmlint: rpm
 # docs/pyha.8 from the command line's help (needs pyha's dependencies importable).
 manpage:
 	$(PYTHON) packaging/gen-manpage.py -o docs/pyha.8
+
+# heartbeat's own Cluster Test Suite against the lab (issue 17; root): genuine heartbeat,
+# then pyha, CTS_ITER iterations with seed CTS_SEED, side by side.  cts-long is the
+# acceptance run: 50 iterations with the fixed seed for both, then pyha with three seeds
+# CTS picks at random (the report names them).  A failing run keeps its log under
+# /var/tmp/pyha-cts.
+CTS_ITER ?= 12
+CTS_SEED ?= 1
+
+.PHONY: cts cts-long
+cts:
+	$(PYTHON) -m pyha lab cts --iterations $(CTS_ITER) --seed $(CTS_SEED)
+
+cts-long:
+	$(PYTHON) -m pyha lab cts --iterations 50 --seed $(CTS_SEED)
+	for run in 1 2 3; do $(PYTHON) -m pyha lab cts --daemon pyha --iterations 50 || exit 1; done

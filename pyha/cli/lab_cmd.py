@@ -92,6 +92,43 @@ def status(prefix: str = typer.Option("pyhalab", "--prefix"), json_out: bool = t
                                                       out["client_gets"]))
 
 
+@lab_app.command("cts")
+def cts(
+    daemons: List[str] = typer.Option(None, "--daemon", help="heartbeat and/or pyha (default: both, heartbeat "
+                                                             "first); each gets a fresh lab with it on both nodes."),
+    iterations: int = typer.Option(12, "--iterations", "-n", help="CTS iterations (random tests) per daemon."),
+    seed: str = typer.Option(None, "--seed", help="CTS's random seed (default: CTS picks one; the report says it)."),
+    test: List[str] = typer.Option(None, "--test", help="Run only this CTS test (e.g. Split_brain)."),
+    prefix: str = typer.Option("pyhacts", "--prefix", help="Namespace name prefix."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the run directory (log, CTS output) even when it passes."),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Heartbeat's own Cluster Test Suite against the lab: genuine heartbeat, then pyha, side by side."""
+    from pyha.lab import LabError
+    from pyha.lab import cts as ctsmod
+    _root()
+    kinds = list(daemons or ctsmod.KINDS)
+    bad = [k for k in kinds if k not in ctsmod.KINDS]
+    if bad:
+        fail("--daemon must be heartbeat or pyha, not %s" % ", ".join(repr(k) for k in bad), code=2)
+    if iterations < 1:
+        fail("--iterations must be at least 1", code=2)
+    say = None if json_out else (lambda text: typer.echo("cts: " + text))
+    try:
+        results = ctsmod.run(kinds, iterations, seed, prefix, keep=keep, progress=say, tests=list(test or []))
+    except LabError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        print_json(results)
+    else:
+        typer.echo(ctsmod.side_by_side(results))
+        for r in results:
+            if r.get("workdir"):
+                typer.echo("%s: collected log, CTS output and configuration kept in %s" % (r["kind"], r["workdir"]))
+    raise typer.Exit(0 if all(r.get("passed") for r in results) else 1)
+
+
 @lab_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def exec_(ctx: typer.Context, member: str = typer.Argument(..., help="HA1, HA2, gw or client."),
           prefix: str = typer.Option("pyhalab", "--prefix")):
