@@ -98,7 +98,7 @@ def cts(
                                                              "first); each gets a fresh lab with it on both nodes."),
     iterations: int = typer.Option(12, "--iterations", "-n", help="CTS iterations (random tests) per daemon."),
     seed: str = typer.Option(None, "--seed", help="CTS's random seed (default: CTS picks one; the report says it)."),
-    test: List[str] = typer.Option(None, "--test", help="Run only this CTS test (e.g. Split_brain)."),
+    test: str = typer.Option(None, "--test", help="Run only this CTS test (e.g. Split_brain; CTS's --choose)."),
     prefix: str = typer.Option("pyhacts", "--prefix", help="Namespace name prefix."),
     keep: bool = typer.Option(False, "--keep", help="Keep the run directory (log, CTS output) even when it passes."),
     json_out: bool = typer.Option(False, "--json"),
@@ -115,7 +115,7 @@ def cts(
         fail("--iterations must be at least 1", code=2)
     say = None if json_out else (lambda text: typer.echo("cts: " + text))
     try:
-        results = ctsmod.run(kinds, iterations, seed, prefix, keep=keep, progress=say, tests=list(test or []))
+        results = ctsmod.run(kinds, iterations, seed, prefix, keep=keep, progress=say, tests=[test] if test else None)
     except LabError as exc:
         fail(str(exc))
         return
