@@ -289,21 +289,23 @@ def verdict(result):
 
 def side_by_side(results):
     # type: (List[Dict[str, Any]]) -> str
-    """A table: one column per run, one row per CTS test (calls/success/failure)."""
+    """A table: one column per run, one row per CTS test (calls/success/failure; CTS's
+    own per-test counters, the overall row is its verdict per iteration)."""
     names = []  # type: List[str]
     for r in results:
         for n in sorted(r.get("tests") or {}):
             if n not in names:
                 names.append(n)
     heads = ["%s (%s iter, seed %s)" % (r["kind"], r.get("iterations"), r.get("seed")) for r in results]
-    width = max([28] + [len(h) for h in heads])
+    width = max([34] + [len(h) for h in heads])
     lines = ["%-16s" % "test" + "".join(" %-*s" % (width, h) for h in heads)]
 
     def cell(r, name):
         t = (r.get("tests") or {}).get(name)
         if t is None:
             return "-"
-        text = "%d ok / %d failed" % (t.get("success", 0), t.get("failure", 0))
+        # calls: SpecialTest1 passes without counting a success of its own
+        text = "%d run: %d ok / %d failed" % (t.get("calls", 0), t.get("success", 0), t.get("failure", 0))
         if t.get("skipped"):
             text += " / %d skipped" % t["skipped"]
         if t.get("auditfail"):

@@ -109,12 +109,12 @@ def test_parse_output_and_the_side_by_side_report():
     assert got["tests"]["Split_brain"]["failure"] == 1
     bad = dict(got, kind="pyha", iterations=3, returncode=1, duration_s=10)
     good = {"kind": "heartbeat", "iterations": 3, "seed": "7", "returncode": 0, "duration_s": 12,
-            "overall": {"failure": 0, "success": 3, "BadNews": 2}, "tests": {"Flip": {"success": 3, "failure": 0}}}
+            "overall": {"failure": 0, "success": 3, "BadNews": 2}, "tests": {"Flip": {"calls": 3, "success": 3, "failure": 0}}}
     assert cts.verdict(good) and not cts.verdict(bad)
     table = cts.side_by_side([good, bad])
     rows = {line.split()[0]: line for line in table.splitlines()}
-    assert "3 ok / 0 failed" in rows["Flip"] and "1 ok / 0 failed" in rows["Flip"]
-    assert rows["Split_brain"].split()[1] == "-" and "1 failed / 1 audit" in rows["Split_brain"]
+    assert "3 run: 3 ok / 0 failed" in rows["Flip"] and "1 run: 1 ok / 0 failed" in rows["Flip"]
+    assert rows["Split_brain"].split()[1] == "-" and "2 run: 1 ok / 1 failed / 1 audit" in rows["Split_brain"]
     assert rows["verdict"].split()[1:] == ["PASS", "FAIL"]
     assert "no summary" in cts.side_by_side([{"kind": "pyha", "error": "lab did not come up"}])
 
