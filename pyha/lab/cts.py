@@ -27,10 +27,13 @@ CTS behaviours the adapter replaces, and why: `cts_driver.py`'s docstring (runti
 patches) and here:
 * Split_brain's link break: CM_hb writes heartbeat's debugging hook
   /etc/ha.d/OnlyForTesting (xmitloss/rcvloss) and reloads.  pyha has no test hooks in
-  its daemon, so the adapter makes the fault real instead: `cts-comm break` drops every
-  heartbeat packet (udp port of ha.cf) in and out of the node's namespace with iptables,
-  `fix` removes exactly those rules.  The same mapping is used for heartbeat, so both
-  daemons meet the same fault.
+  its daemon, so the adapter makes the fault real instead: `cts-comm break NODE`, run on
+  the test machine, drops every heartbeat packet (udp port of ha.cf) to and from the
+  node's switch ports with ebtables in the lab's switch namespace, like pulled cables that
+  leave ssh and the LAN up; `fix NODE` removes exactly those rules.  Drops at the switch
+  are silent (iptables in the node would make sendto fail with EPERM, which heartbeat
+  logs as errors).  The same mapping is used for heartbeat, so both daemons meet the
+  same fault.
 * `killall -9 heartbeat` (DetectionTime) names heartbeat's process: for pyha it becomes
   `kill -9` of the pid in pyha's pid file.
 * `logger` (CTS's check that remote logging works, after a failed test): the lab has no
