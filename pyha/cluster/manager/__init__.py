@@ -22,8 +22,8 @@ The package, one job a module:
   initial.py   InitialAcquisition: heartbeat's "Initial resource acquisition complete (<why>)"
   peer.py      membership's word on the peer; routing of the peer's messages
   standby.py   the standby exchange and hb_takeover
-  legacy.py    auto_failback legacy (ip-request)
-  compat.py    heartbeat's words (rsc_hold, ipfail) and pyha's peer words
+  legacy.py    LegacyFailback: auto_failback legacy (ip-request)
+  compat.py    RscWords (rsc_hold words); heartbeat's ipfail and pyha's peer words
   witness.py   the VIP witness: probes, answers, conflicts, carrier
   timing.py    ProbeTiming: when to probe, how long an address must stay free
   rules.py     the arbitration ladder, an ordered list of named rules
@@ -31,9 +31,9 @@ The package, one job a module:
   timers.py    timed steps and next_deadline()
   commands.py  operator commands
   view.py      the snapshot for `pyha status`
-Manager is composed of mixins (the handlers share its state; core.py says why), owns the
-ProbeTiming and InitialAcquisition collaborators, and calls rules and view, plain functions
-of the Manager.
+Manager is composed of mixins where the handlers share its state, owns collaborators where
+a job's state is its own (ProbeTiming, RscWords, InitialAcquisition, LegacyFailback; core.py
+says which and why), and calls rules and view, plain functions of the Manager.
 
 What this package must never do: open sockets, read a clock, start processes or threads,
 draw randomness, import a third-party library, or raise on bad input from the network,

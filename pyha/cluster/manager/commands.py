@@ -46,7 +46,7 @@ class CommandsMixin(object):
             why = "cannot take over: resources are %s" % self._phase
             self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
             return
-        cats = self._cats_from_word(which, self.me)
+        cats = self._rsc.cats(which, self.me)
         if self._peer.state == PEER_UP and self._sb.state != SB_NONE:
             why = "cannot take over: a standby exchange is in progress (%s)" % self._sb.state
             self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
@@ -82,7 +82,7 @@ class CommandsMixin(object):
         self._unclaim({self.me, self.peer}, reason)
         for g in self._groups.values():
             g.handover_pending = False
-            g.legacy_requested = False
+        self._legacy.stop()
         self._waits = [_Wait(W_SHUTDOWN, self._keys(groups=self._groups.values()))]
         self._report(stable=False, info="shutdown", announce=True)
         self._decide(reason)

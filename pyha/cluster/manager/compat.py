@@ -20,7 +20,9 @@ pyha-groups, pyha-links, stonith notes.
   act on (address answered, start failed) is not reported, so that it never makes the
   peer release its copy under the conflict rule.
 
-A mixin of `Manager` (core.py says why); it holds no state of its own.
+`RscWords`, the translation of rsc_hold words, is a pure collaborator; the rest is a
+mixin of `Manager` (core.py says why): ipfail and pyha's words read and change the peer
+record and the arbitration state the rules ladder decides on.  It holds no state of its own.
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
 
@@ -29,15 +31,30 @@ from typing import Any, Dict, Iterable, List, Optional, Set
 from pyha.cluster.events import WARNING, parse_dec
 from pyha.cluster.manager.records import _Group
 from pyha.cluster.manager.states import (
-    GROUPS_MSG, IPFAIL, LINKS_MSG, MAX_PING, PEER_UP, _RUNNING_STATES,
+    G_ACQUIRING, G_HELD, G_PROBING, G_RELEASING, G_STUCK, GROUPS_MSG, IPFAIL, LINKS_MSG, MAX_PING, PEER_UP,
+    _RUNNING_STATES,
 )
 from pyha.wire import vocabulary as words
 
 
-class CompatMixin(object):
-    """Heartbeat's and pyha's peer words, read and written."""
+class RscWords(object):
+    """rsc_hold words <-> the categories (preferred nodes) they mean, in a two-node cluster.
 
-    def _cats_from_word(self, word, sender):
+    A collaborator the Manager owns (`Manager._rsc`): pure, it knows only the two names.
+    A word is always said from its sender's point of view ("local" = the sender's own)."""
+
+    __slots__ = ("me", "peer")
+
+    def __init__(self, me, peer):
+        # type: (str, str) -> None
+        self.me = me
+        self.peer = peer
+
+    def _other(self, node):
+        # type: (str) -> str
+        return self.peer if node == self.me else self.me
+
+    def cats(self, word, sender):
         # type: (str, str) -> Set[str]
         """rsc_hold as `sender` says it -> the set of preferred nodes whose groups it means."""
         if word == words.RSC_LOCAL or word == words.RSC_FAILBACK:
@@ -48,8 +65,9 @@ class CompatMixin(object):
             return {self.me, self.peer}
         return set()
 
-    def _word(self, cats, sender=None):
+    def word(self, cats, sender=None):
         # type: (Iterable[str], Optional[str]) -> str
+        """The categories `cats` as `sender` (default: this node) says them."""
         sender = sender or self.me
         cats = set(cats)
         local = sender in cats
@@ -61,6 +79,44 @@ class CompatMixin(object):
         if foreign:
             return words.RSC_FOREIGN
         return words.RSC_NONE
+
+
+class CompatMixin(object):
+    """Heartbeat's and pyha's peer words, read and written."""
+
+    def _reported_cats(self, announce=False):
+        # type: (bool) -> Set[str]
+        """What we say we hold.  Never omits a group that might still run here, except in
+        heartbeat's own announcements of a release about to happen (standby, shutdown),
+        which say isstable=0; a stuck group is never omitted."""
+        # A claimed category counts only when it has no groups at all (heartbeat reports
+        # such categories too, Appendix A.3) or when one of its groups is being started
+        # or runs: a claim we could not act on (address answered, start failed) must not
+        # make the peer release its copy under the conflict rule.
+        cats = set(c for c in self._cats if not self._keys({c}))
+        for g in self._groups.values():
+            if g.state == G_STUCK:
+                cats.add(g.node)
+            elif g.state in (G_ACQUIRING, G_HELD, G_RELEASING) and (g.want or not announce):
+                cats.add(g.node)
+            elif g.want and g.node in self._cats and g.state == G_PROBING and self._in_flight(g):
+                cats.add(g.node)
+        return cats
+
+    def _running_keys(self, announce=False):
+        # type: (bool) -> List[str]
+        """The groups that may run here (the per-group version of _reported_cats)."""
+        out = []
+        for g in self._groups.values():
+            if g.state == G_STUCK or (g.state in (G_ACQUIRING, G_HELD, G_RELEASING) and (g.want or not announce)):
+                out.append(g.key)
+            elif g.want and g.node in self._cats and g.state == G_PROBING and self._in_flight(g):
+                out.append(g.key)
+        return out
+
+    def _holding_word(self):
+        # type: () -> str
+        return self._rsc.word(self._reported_cats())
 
     def _send_ping_count(self):
         if not self.config.ping_targets or not self.config.nice_failback:

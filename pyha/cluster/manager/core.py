@@ -7,13 +7,17 @@ or `_peer_to` (peer.py), each logging it as before and adding its typed event
 (`PhaseChanged`, `GroupStateChanged`, `StandbyStateChanged`, `NodeStateChanged`) to the
 actions; every decision goes through `_decide`.
 
-Why mixins and not collaborators: the handlers in startup, peer, standby, legacy,
-compat, witness, commands, groups and timers all read and change the same state (the
-group table, the peer record, the phase, the standby record, the output queue), so an
-object of their own would need most of the Manager.  Every field lives in
-`Manager.__init__`; the mixins hold none.  Where a job needs only its own inputs it is
-a collaborator instead: `ProbeTiming` (timing.py), the VIP witness's arithmetic; the
-rules ladder (rules.py) and the status view (view.py) are plain functions of the Manager.
+Mixins where the state is shared, collaborators where it is their own.  The handlers in
+startup, peer, standby, compat (ipfail, pyha's words), witness, commands, groups and
+timers all read and change the same state (the group table, the peer record, the phase,
+the standby record, the arbitration state, the output queue), so an object of their own
+would need most of the Manager: they are mixins, every field lives in `Manager.__init__`
+and the mixins hold none.  A job whose state is its own is an object the Manager owns,
+with a small interface: `ProbeTiming` (timing.py, the VIP witness's arithmetic),
+`RscWords` (compat.py, rsc_hold words), `InitialAcquisition` (initial.py, heartbeat's
+start line) and `LegacyFailback` (legacy.py, the ip-request exchange's bookkeeping; it
+acts through `_claim`, `_unclaim`, `_decide`, `_send`).  The rules ladder (rules.py) and
+the status view (view.py) are plain functions of the Manager.
 
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
@@ -28,17 +32,17 @@ from pyha.cluster.events import (
 )
 from pyha.cluster.manager import rules, view
 from pyha.cluster.manager.commands import CommandsMixin
-from pyha.cluster.manager.compat import CompatMixin
+from pyha.cluster.manager.compat import CompatMixin, RscWords
 from pyha.cluster.manager.config import ManagerConfig
 from pyha.cluster.manager.groups import GroupsMixin
 from pyha.cluster.manager.initial import InitialAcquisition
-from pyha.cluster.manager.legacy import LegacyMixin
+from pyha.cluster.manager.legacy import LegacyFailback
 from pyha.cluster.manager.peer import PeerMixin
 from pyha.cluster.manager.records import _Arbitration, _Group, _Peer, _Standby, _Wait
 from pyha.cluster.manager.standby import StandbyMixin
 from pyha.cluster.manager.startup import StartupMixin
 from pyha.cluster.manager.states import (
-    G_ACQUIRING, G_HELD, G_IDLE, G_PROBING, G_RELEASING, G_STUCK, _GROUP_FROM, P_RUNNING,
+    G_ACQUIRING, G_IDLE, G_PROBING, G_RELEASING, _GROUP_FROM, P_RUNNING,
     P_STOPPED, P_STOPPING, P_WAITING, PEER_UP, _PHASE_FROM, _SB_FROM, SB_NONE, W_STANDBY_ACQUIRE,
     W_STANDBY_RELEASE, IllegalTransition,
 )
@@ -53,7 +57,7 @@ from pyha.cluster.manager_events import (
 from pyha.wire import vocabulary as words
 
 
-class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, WitnessMixin, CommandsMixin, GroupsMixin, TimersMixin):
+class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, CommandsMixin, GroupsMixin, TimersMixin):
     """The resource manager for the local node (see the package docstring)."""
 
     def __init__(self, config, send=None):
@@ -67,8 +71,10 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         self._keepalive_s = config.keepalive_ms / 1000.0
         self._timing = ProbeTiming(config)  # the VIP witness's arithmetic
         self._initial = InitialAcquisition()  # heartbeat's "Initial resource acquisition complete"
+        self._legacy = LegacyFailback(self)  # auto_failback legacy's ip-request exchange
         self._groups = OrderedDict((g.key, _Group(g)) for g in config.groups)  # type: Dict[str, _Group]
         self._peer = _Peer(config.peer)
+        self._rsc = RscWords(self.me, config.peer)  # rsc_hold words <-> categories
         self._sb = _Standby()
         self._now = None  # type: Optional[float]
         self._out = []  # type: List[Any]
@@ -176,40 +182,6 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
             return False
         return not any(self._in_flight(g) for g in self._groups.values())
 
-    def _reported_cats(self, announce=False):
-        # type: (bool) -> Set[str]
-        """What we say we hold.  Never omits a group that might still run here, except in
-        heartbeat's own announcements of a release about to happen (standby, shutdown),
-        which say isstable=0; a stuck group is never omitted."""
-        # A claimed category counts only when it has no groups at all (heartbeat reports
-        # such categories too, Appendix A.3) or when one of its groups is being started
-        # or runs: a claim we could not act on (address answered, start failed) must not
-        # make the peer release its copy under the conflict rule.
-        cats = set(c for c in self._cats if not self._keys({c}))
-        for g in self._groups.values():
-            if g.state == G_STUCK:
-                cats.add(g.node)
-            elif g.state in (G_ACQUIRING, G_HELD, G_RELEASING) and (g.want or not announce):
-                cats.add(g.node)
-            elif g.want and g.node in self._cats and g.state == G_PROBING and self._in_flight(g):
-                cats.add(g.node)
-        return cats
-
-    def _running_keys(self, announce=False):
-        # type: (bool) -> List[str]
-        """The groups that may run here (the per-group version of _reported_cats)."""
-        out = []
-        for g in self._groups.values():
-            if g.state == G_STUCK or (g.state in (G_ACQUIRING, G_HELD, G_RELEASING) and (g.want or not announce)):
-                out.append(g.key)
-            elif g.want and g.node in self._cats and g.state == G_PROBING and self._in_flight(g):
-                out.append(g.key)
-        return out
-
-    def _holding_word(self):
-        # type: () -> str
-        return self._word(self._reported_cats())
-
     def _my_ping(self):
         # type: () -> int
         return len(self._arb.ping_up)
@@ -298,7 +270,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, LegacyMixin, CompatMixin, W
         # type: (bool, Optional[str], bool) -> None
         if not self.config.nice_failback:
             return
-        word = self._word(self._reported_cats(announce))
+        word = self._rsc.word(self._reported_cats(announce))
         self._send(words.resource(word, stable, info))
         self._last_report = (word, bool(stable))
         # rsc_hold cannot say "one of my two groups": tell a pyha peer exactly (a genuine

@@ -40,7 +40,7 @@ class GroupsMixin(object):
             return
         self._group_to(g, G_HELD, "started here")
         self._log(INFO, "group %s is running here" % g.key)
-        self._legacy_started(g)
+        self._legacy.started(g)
         if g.yield_pending:
             g.yield_pending = False
             self._group_to(g, G_RELEASING, "yielding %s after an address conflict" % g.key)
@@ -54,7 +54,7 @@ class GroupsMixin(object):
             self._log(WARNING, "group %s reported failed to start while %s: ignored" % (g.key, g.state))
             return
         error = str(ev.error)
-        self._legacy_started(g)
+        self._legacy.started(g)
         g.failed = {"at": now, "error": error}
         g.handover_pending = self.config.nice_failback
         g.yield_pending = False
@@ -83,9 +83,7 @@ class GroupsMixin(object):
         self._log(INFO, "group %s is stopped here" % g.key)
         if was_stuck:
             self._decide("group %s finally stopped here" % g.key)
-        if g.legacy_reply:
-            g.legacy_reply = False
-            self._send(words.ip_request_resp(self.peer, g.key, weown=True))
+        self._legacy.released(g)
 
     def _on_release_failed(self, ev, now):
         g = self._group_for(ev)

@@ -26,7 +26,7 @@ Holds no reference to the Manager: it is told events and answers the line to log
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
 
-from typing import Optional, Set
+from typing import Optional
 
 INITMSG = "Initial resource acquisition complete"
 
@@ -34,14 +34,13 @@ INITMSG = "Initial resource acquisition complete"
 class InitialAcquisition(object):
     """heartbeat's two flags and its one line."""
 
-    __slots__ = ("local", "foreign", "reason", "alone", "legacy_keys")
+    __slots__ = ("local", "foreign", "reason", "alone")
 
     def __init__(self):
         self.local = False
         self.foreign = False
         self.reason = None      # type: Optional[str]  # set once the line was logged
         self.alone = False      # started without the peer: the foreign half is mach_down's
-        self.legacy_keys = set()  # type: Set[str]  # legacy: taken through ip-request-resp
 
     def note(self, reason, local=False, foreign=False):
         # type: (str, bool, bool) -> Optional[str]

@@ -222,10 +222,7 @@ class PeerMixin(object):
                 self._unclaim((), "partition healed", groups=theirs)
                 self._decide("partition healed: %s is the preferred node of %s and keeps them; "
                              "releasing my copies (legacy mode)" % (self.peer, self._fmt(self._keys(groups=theirs))))
-            for g in self._groups.values():
-                if g.node == self.me and not g.want:
-                    g.legacy_requested = True
-                    self._send(words.ip_request(g.key))
+            self._legacy.ask([g for g in self._groups.values() if g.node == self.me and not g.want])
             return
         self._decide("partition healed with %s: asking what it holds (starting) and telling it what I "
                      "hold (rsc_hold=%s)" % (self.peer, self._holding_word()))
@@ -276,9 +273,9 @@ class PeerMixin(object):
         elif t == words.T_HB_TAKEOVER:
             self._on_hb_takeover(fields, now)
         elif t == words.T_IP_REQUEST:
-            self._on_ip_request(fields, now)
+            self._legacy.on_ip_request(fields)
         elif t == words.T_IP_REQUEST_RESP:
-            self._on_ip_request_resp(fields, now)
+            self._legacy.on_ip_request_resp(fields)
         elif t == PING_MSG:
             self._peer.is_pyha = True
             self._on_peer_ping(fields, now)

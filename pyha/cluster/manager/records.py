@@ -56,8 +56,6 @@ class _Group(object):
         self.handover_pending = False
         self.yield_pending = False
         self.retry_at = None     # type: Optional[float]  # stuck: next stop attempt
-        self.legacy_requested = False  # legacy: we sent ip-request for it
-        self.legacy_reply = False      # legacy: answer ip-request-resp once released
 
 
 class _Wait(object):

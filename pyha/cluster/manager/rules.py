@@ -133,7 +133,7 @@ def _start_failure(m, now):
     cats = {g.node}
     for other in m._of(cats):
         other.handover_pending = False
-    word = m._word(cats)
+    word = m._rsc.word(cats)
     ok, why = m._start_standby(word, "group %s failed to start here (%s)" % (
         g.key, g.failed["error"] if g.failed else "?"), "failure")
     if not ok:
@@ -157,7 +157,7 @@ def _carrier(m, now):
     m._arb.carrier_next_try = now + cfg.standby_timeout_ms / 1000.0
     cats = set(g.node for g in dark)
     ping = " and reaches %d of %d ping nodes" % (peer.ping, len(cfg.ping_targets)) if cfg.ping_targets else ""
-    ok, why = m._start_standby(m._word(cats), "%s has no carrier (carrying %s); %s has carrier for "
+    ok, why = m._start_standby(m._rsc.word(cats), "%s has no carrier (carrying %s); %s has carrier for "
                                "them%s" % (m._arb.links_down[dark[0].key], m._fmt([g.key for g in dark]),
                                            m.peer, ping), "carrier")
     if not ok:

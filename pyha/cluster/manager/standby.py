@@ -65,7 +65,7 @@ class StandbyMixin(object):
                 # Its `done` says these are released, whatever an older report still says.
                 if peer.holds is not None:
                     peer.holds = peer.holds - sb.cats
-                    peer.holds_word = self._word(peer.holds, self.peer)
+                    peer.holds_word = self._rsc.word(peer.holds, self.peer)
                 peer.gave = (set(sb.cats), seq)
                 self._standby_take(now)
             elif sb.state == SB_RELEASED:
@@ -101,7 +101,7 @@ class StandbyMixin(object):
                     word, self.peer, self.config.standby_grace_ms, flux))
             return
         self._me_pending = None
-        cats = self._cats_from_word(word, self.peer)
+        cats = self._rsc.cats(word, self.peer)
         failed = [g for g in self._of(cats) if g.failed is not None and g.state not in _RUNNING_STATES]
         if failed:
             self._decide("%s  %s failed to start here (%s); not taking it back (run `pyha takeover` "
@@ -168,7 +168,7 @@ class StandbyMixin(object):
             self._report(stable=True)
         sb = self._sb
         sb.word = word
-        sb.cats = self._cats_from_word(word, self.me)
+        sb.cats = self._rsc.cats(word, self.me)
         sb.why = why
         sb.deadline = self._now + self.config.standby_timeout_ms / 1000.0
         text = "%s: %s wants to go standby [%s], asking %s to take %s" % (

@@ -65,20 +65,14 @@ class StartupMixin(object):
             return
         mine = self._of({self.me})
         if peer.status == "active":
-            for g in mine:
-                g.legacy_requested = True
-                self._send(words.ip_request(g.key))
+            self._legacy.ask(mine)
             if mine:
                 self._decide("asking %s to release my groups %s (legacy ip-request)" % (
                     self.peer, self._fmt(self._keys(groups=mine))))
         else:
             reason = "taking my groups %s: %s is not active yet (legacy start-up)" % (
                 self._fmt(self._keys(groups=mine)), self.peer)
-            for g in mine:
-                self._send_self_resp(g.key)
-                self._initial.legacy_keys.add(g.key)
-            self._claim({self.me}, PROBE_CLAIM, reason)
-            self._decide(reason)
+            self._legacy.take_own(mine, reason)
 
     def _send_self_resp(self, key):
         self._send(words.ip_request_resp(self.me, key, weown=True))
@@ -173,7 +167,7 @@ class StartupMixin(object):
             return
         if full and seq is not None:
             peer.report_seq = seq  # a partial (mach_down) update does not replace a full one
-        cats = self._cats_from_word(word, self.peer)
+        cats = self._rsc.cats(word, self.peer)
         if peer.gave is not None and seq is not None and peer.gave[1] is not None and seq < peer.gave[1]:
             cats = cats - peer.gave[0]  # sent before it said `done` for these
         if full:
@@ -183,7 +177,7 @@ class StartupMixin(object):
         else:
             holds = set(peer.holds or ()) | cats  # heartbeat's partial update (mach_down)
         peer.holds = holds
-        peer.holds_word = self._word(holds, self.peer)
+        peer.holds_word = self._rsc.word(holds, self.peer)
         peer.holds_at = now
         stable = fields.get("isstable")
         if stable == "1":
