@@ -95,7 +95,10 @@ def _print_firewall(result):
     if result.backend == "firewalld":
         head = "backend: firewalld (firewall-cmd, default zone)"
     else:
-        head = "backend: iptables (python-iptables, legacy x_tables filter table)"
+        if info.get("iptables_via", "python-iptables") == "python-iptables":
+            head = "backend: iptables (python-iptables, legacy x_tables filter table)"
+        else:
+            head = "backend: iptables (%s commands, %s)" % (info["iptables_via"], info.get("iptables_command") or "legacy")
         if info.get("policy"):
             head += "; INPUT policy %s" % info["policy"]
     typer.echo(head)

@@ -306,6 +306,8 @@ def test_iptables_variant():
 # -- the commands with fakes --------------------------------------------------------------------
 
 class FakeChain(object):
+    via = "python-iptables"
+
     def __init__(self, rules, policy="ACCEPT"):
         self.rules = list(rules)
         self.policy = policy

@@ -1,5 +1,5 @@
 """`FirewallHost`: everything the firewall commands ask of the machine (root or not, the
-INPUT chain, local addresses, name lookups, firewalld, iptables -V, nft list ruleset).
+INPUT chain through python-iptables or else the iptables commands, local addresses, name lookups, firewalld, iptables -V, nft list ruleset).
 Tests replace it with a fake; it is the one seam between the commands and the host.
 
 It answers questions and hands out the chain; it must never decide what to open nor
@@ -10,9 +10,10 @@ import os
 import socket
 from typing import Any, Callable, List, Optional
 
-from pyha.host.firewall.iptc_chain import IptcChain
+from pyha.host.firewall.command_chain import CommandChain
+from pyha.host.firewall.iptc_chain import IptcChain, IptcUnavailable
 from pyha.host.firewall.nft import iptables_variant
-from pyha.host.hostenv import Runner
+from pyha.host.hostenv import Runner, SetupError
 
 
 def local_ipv4_addresses():
@@ -44,9 +45,21 @@ class FirewallHost(object):
 
     def chain(self):
         # type: () -> Any
-        """An object with read() -> (policy, [LiveRule]) and edit(planner) -> ops."""
+        """An object with read() -> (policy, [LiveRule]), edit(planner) -> ops and `via`.
+        python-iptables where it imports; else the iptables-save/iptables-restore commands
+        (the RPM ships no python-iptables), which then carry `instead_of`: why.  Neither:
+        a SetupError that says both and what to install."""
         if self._chain is None:
-            self._chain = IptcChain()
+            try:
+                self._chain = IptcChain()
+            except IptcUnavailable as exc:
+                try:
+                    chain = CommandChain(self.runner)
+                except SetupError as missing:
+                    raise SetupError("no way to edit iptables here: %s, and %s" % (exc.message, missing.message),
+                                     missing.hint)
+                chain.instead_of = exc.message
+                self._chain = chain
         return self._chain
 
     def local_addresses(self):

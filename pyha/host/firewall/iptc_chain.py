@@ -28,6 +28,8 @@ class IptcChain(object):
     Edits happen on one libiptc handle and are committed at once (the kernel swaps the
     whole table), under the xtables lock that the iptables commands also take."""
 
+    via = "python-iptables"
+
     def __init__(self):
         self._iptc = _import_iptc()
 
@@ -78,13 +80,22 @@ class IptcChain(object):
         return ops
 
 
+class IptcUnavailable(SetupError):
+    """python-iptables does not import here: the module is absent (the RPM does not ship
+    it) or it cannot load libxtables/libip4tc.  FirewallHost then uses the commands."""
+
+
 def _import_iptc():
     try:
         import iptc  # noqa: F401  (lazy: the import scans ldconfig and loads libxtables)
+    except ImportError as exc:
+        raise IptcUnavailable("python-iptables is not installed (%s)" % (exc,),
+                              "it is optional: pyha uses the iptables-save/iptables-restore commands instead "
+                              "(pip install python-iptables to use it)")
     except Exception as exc:
-        raise SetupError("python-iptables cannot load the iptables libraries: %s" % (exc,),
-                         "install iptables (EL: yum install iptables; Debian: apt-get install iptables), "
-                         "or point XTABLES_LIBDIR at the xtables extensions directory")
+        raise IptcUnavailable("python-iptables cannot load the iptables libraries: %s" % (exc,),
+                              "install iptables (EL: yum install iptables; Debian: apt-get install iptables), "
+                              "or point XTABLES_LIBDIR at the xtables extensions directory")
     return iptc
 
 

@@ -79,18 +79,25 @@ def legacy_warning_in_nft(output):
     return "iptables-legacy tables present" in output
 
 
-def nft_notes(variant, ruleset):
-    # type: (Optional[str], Optional[str]) -> Tuple[Dict[str, Any], List[dg.Diagnostic]]
+# The chain iptables-nft keeps INPUT in: pyha's own rules are there when the iptables
+# commands are iptables-nft, and rule_states already judges what in it blocks them.
+IPTABLES_NFT_INPUT = "ip filter INPUT"
+
+
+def nft_notes(variant, ruleset, legacy_library=True):
+    # type: (Optional[str], Optional[str], bool) -> Tuple[Dict[str, Any], List[dg.Diagnostic]]
     """The facts (`iptables_command`, `nft_input_blockers`) and the notes for the operator,
     from `variant` (iptables_variant's answer) and `ruleset` (`nft list ruleset`, None if
-    there is no nft)."""
+    there is no nft).  `legacy_library`: pyha edits through python-iptables (legacy
+    x_tables); otherwise through the iptables commands, i.e. in `variant`'s tables."""
     notes = []
-    if variant == "nf_tables":
+    in_nft = variant == "nf_tables" and not legacy_library
+    if variant == "nf_tables" and legacy_library:
         notes.append(dg.info(
             "fw-nft-iptables", "`iptables` on this host is iptables-nft: it does not list pyha's rules, "
             "which python-iptables puts in the legacy x_tables filter table",
             hint="see them with `iptables-legacy -S INPUT` (or iptables-legacy-save)"))
-    blockers = nft_input_blockers(ruleset) if ruleset else []
+    blockers = [b for b in (nft_input_blockers(ruleset) if ruleset else []) if not (in_nft and b == IPTABLES_NFT_INPUT)]
     if blockers:
         notes.append(dg.warning(
             "fw-nft-blocks", "nftables input chain(s) %s drop or reject packets; a legacy iptables ACCEPT does not "

@@ -48,7 +48,12 @@ class PortRule(object):
     def save_line(self, chain="INPUT"):
         # type: (str) -> str
         """The rule as iptables-save prints it (so a saved file compares equal)."""
-        parts = ["-A", chain]
+        return "-A %s %s" % (chain, self.spec())
+
+    def spec(self):
+        # type: () -> str
+        """The rule's matches and target in iptables-save's order, without the chain."""
+        parts = []
         if self.source:
             parts += ["-s", self.source + "/32"]
         parts += ["-p", self.proto, "-m", self.proto, "--dport", str(self.port),
