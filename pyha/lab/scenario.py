@@ -193,6 +193,8 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
     if nginx_init not in NGINX_INITS:
         raise LabError("nginx init script must be one of %s, not %r" % (", ".join(NGINX_INITS), nginx_init))
     say = progress or (lambda text: None)
+    from pyha.lab.venvcheck import check_nodes_can_run_pyha
+    check_nodes_can_run_pyha()  # before cleaning leftovers: refuse with the reason, touch nothing
     statedir = statedir or default_statedir(prefix)
     if os.path.exists(os.path.join(statedir, "lab.json")):
         raise LabError("a lab is already up in %s: `pyha lab down` first" % statedir)

@@ -203,7 +203,11 @@ class Lab(object):
         """Create namespaces, links and addresses, boot the nodes; returns self.
 
         Refuses (LabError) when a namespace of this lab already exists or the state dir
-        holds a lab: run `cleanup_leftovers(prefix)` or `Lab.load(dir).down()` first."""
+        holds a lab: run `cleanup_leftovers(prefix)` or `Lab.load(dir).down()` first.
+        Refuses first when the nodes could not run this pyha (venvcheck: a virtualenv in /tmp)."""
+        if self.nodes:
+            from pyha.lab.venvcheck import check_nodes_can_run_pyha
+            check_nodes_can_run_pyha()
         reason = lab_support()
         if reason:
             raise LabError("cannot build a lab: " + reason)
