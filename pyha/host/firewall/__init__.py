@@ -3,7 +3,8 @@
 Step 5 of the reference tutorial (open udp/694 and tcp/80 in /etc/sysconfig/iptables and
 restart iptables), done safely and repeatably: pyha's rules are tagged "pyha", `open`
 twice adds nothing, `close` removes only what pyha added; python-iptables edits the INPUT
-chain unless firewalld runs, then firewall-cmd does.
+chain (where it does not import, e.g. from the RPM: the iptables-save/iptables-restore
+commands, same rules) unless firewalld runs, then firewall-cmd does.
 
 The package, one job a module (pure ones first):
 
@@ -15,8 +16,10 @@ The package, one job a module (pure ones first):
 | saved.py | iptables-save text for --persist |
 | nft.py | nftables facts and notes for the operator |
 | backend.py | the backend interface and FirewallResult |
-| iptables_backend.py | the INPUT chain, the rules file, nft notes |
+| iptables_backend.py | the INPUT chain (either way), the rules file, nft notes |
 | iptc_chain.py | python-iptables: read the chain, commit edits |
+| saveparse.py | iptables-save text as the INPUT chain model |
+| command_chain.py | iptables-save/iptables-restore: read the chain, commit edits |
 | firewalld_backend.py | firewall-cmd and the record of what pyha added |
 | host.py | FirewallHost: what the commands ask of the machine |
 | commands.py | open/close/status: shared steps, backend chosen once |
