@@ -109,7 +109,7 @@ def rpm_pyha(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("rpm"))
     r = sh(build, "--el", "7", "--offline", "--outdir", out, timeout=300)
     assert r.returncode == 0, r.stderr
-    rpm = [p for p in r.stdout.split() if p.endswith(".el7.noarch.rpm")]
+    rpm = [p for p in r.stdout.split() if re.match(r"pyha-\d[^-]*-[^-]+\.el7\.noarch\.rpm$", os.path.basename(p))]
     assert len(rpm) == 1, r.stdout
     root = str(tmp_path_factory.mktemp("rpmroot"))
     assert sh("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb").returncode == 0
