@@ -83,6 +83,20 @@ def _ms(value):
     return "%.1f s" % (value / 1000.0) if value >= 1000 else "%d ms" % value
 
 
+RECENT_CHANGES = 5
+
+
+def format_transition(t):
+    # type: (Dict[str, Any]) -> str
+    """One typed state change (pyha.cluster.manager_events.TRANSITIONS) as a line."""
+    what = {"PhaseChanged": "phase", "StandbyStateChanged": "standby"}.get(t.get("kind"))
+    if what is None:
+        what = "group %s" % t["group"] if "group" in t else "node %s" % t.get("node")
+    ago = t.get("ago_s")
+    return "%s%s: %s -> %s%s" % ("%7.1f s ago  " % ago if ago is not None else "", what, t.get("old"), t.get("new"),
+                                 " (%s)" % t["reason"] if t.get("reason") else "")
+
+
 def format_status(st):
     # type: (Dict[str, Any]) -> str
     d = st.get("daemon", {})
@@ -122,6 +136,11 @@ def format_status(st):
     step = (st.get("last_step") or {}).get("reason")
     if step and step != (last.get("reason") if isinstance(last, dict) else last):
         lines.append("last event: %s" % step)
+    changes = st.get("transitions") or []
+    if changes:
+        lines.append("recent changes:")
+        for t in changes[-RECENT_CHANGES:]:
+            lines.append("  %s" % format_transition(t))
     drops = d.get("dropped") or {}
     counters = {k: v for k, v in (st.get("counters") or {}).items() if v}
     if drops or counters:

@@ -102,7 +102,7 @@ class NodeCore(object):
         snap = self.membership.snapshot(now)
         snap["resources"] = self.manager.snapshot(now)
         snap["last_step"] = {"reason": self.last_reason, "at": self.last_reason_at}
-        snap["transitions"] = [dict(t) for t in self.transitions]
+        snap["transitions"] = [dict(t, ago_s=round(now - t["at"], 3)) for t in self.transitions]
         return snap
 
     def _run(self, producers, now, default):

@@ -201,6 +201,26 @@ def test_status_shows_the_manager_transitions(tmp_path):
         kept = d.status()["transitions"]
         assert [(t["kind"], t["old"], t["new"]) for t in kept] == [
             ("PhaseChanged", "waiting", "stopping"), ("PhaseChanged", "stopping", "stopped")]
-        assert all(isinstance(t["at"], float) and t["reason"] for t in kept)
+        assert all(isinstance(t["at"], float) and t["reason"] and t["ago_s"] >= 0 for t in kept)
+        # the human `pyha status` shows the last few with their age and reason
+        from pyha.cli.daemon_cmd import format_status
+        text = format_status(d.status())
+        assert "recent changes:" in text
+        assert "phase: waiting -> stopping (" in text and "phase: stopping -> stopped (" in text
     finally:
         d.loop.close()
+
+
+def test_status_text_names_each_kind_of_change():
+    from pyha.cli.daemon_cmd import RECENT_CHANGES, format_status, format_transition
+    assert format_transition({"kind": "GroupStateChanged", "group": "192.0.2.160/24/eth0", "old": "acquiring",
+                              "new": "held", "reason": "ha2 is dead", "ago_s": 2.0}) == \
+        "    2.0 s ago  group 192.0.2.160/24/eth0: acquiring -> held (ha2 is dead)"
+    assert format_transition({"kind": "NodeStateChanged", "node": "ha2", "old": "up", "new": "dead",
+                              "reason": ""}) == "node ha2: up -> dead"
+    assert format_transition({"kind": "StandbyStateChanged", "old": "none", "new": "asked",
+                              "reason": "r"}) == "standby: none -> asked (r)"
+    many = [{"kind": "NodeStateChanged", "node": "n%d" % i, "old": "up", "new": "dead"} for i in range(9)]
+    text = format_status({"transitions": many})
+    assert "node n8:" in text and "node n%d:" % (9 - RECENT_CHANGES) in text
+    assert "node n%d:" % (8 - RECENT_CHANGES) not in text
