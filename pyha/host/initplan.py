@@ -169,11 +169,31 @@ def render_authkeys(key):
             "auth 1\n1 sha1 %s\n" % key)
 
 
+# Services whose health is best seen as the page they serve (the check nginx users want).
+WEB_SERVICES = ("nginx", "httpd", "apache2", "lighttpd")
+
+
+def monitor_lines(params):
+    # type: (InitParams) -> List[str]
+    """A `monitor` line per --service: its status, and for a web server an HTTP GET of the
+    first VIP (127.0.0.1 without one), which only the node holding the group answers."""
+    out = []
+    host = params.vips[0].split("/")[0] if params.vips else "127.0.0.1"
+    for service in params.services:
+        line = "monitor %s interval=2s timeout=5s restarts=1 window=5min" % service
+        if service.split("::")[0] in WEB_SERVICES:
+            line += " url=http://%s/" % host
+        out.append(line)
+    return out
+
+
 def render_pyhacf(params):
     # type: (InitParams) -> str
-    """pyha.cf: the commented template of every pyha.cf directive (see pyha(8))."""
+    """pyha.cf: the commented template of every pyha.cf directive (see pyha(8)), with a
+    monitor line for each service."""
     from pyha.config.pyhacf import template
-    return template()
+    lines = monitor_lines(params)
+    return template(active=(["# written by `pyha init` for the services of haresources"] + lines) if lines else ())
 
 
 def reusable_key(authkeys_text):

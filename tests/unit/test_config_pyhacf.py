@@ -294,3 +294,68 @@ def test_unused_helpers_stay_importable():
     # evaluate is the API other tools use without a document
     s = evaluate([], FN, SPECS, present=False)
     assert s.get("mode") == "slow" and FileStat and HaCf
+
+
+# -- monitor ------------------------------------------------------------------------------
+
+HARES = "ha1 192.0.2.160/24/eth0 nginx httpd::conf\nha2 192.0.2.161/24/eth0 mysql mysql::b\n"
+
+
+def _monitor_check(text, hares=HARES):
+    doc = PyhaCf.parse(text, FN)
+    return doc, doc.check(CrossContext(None, Haresources.parse(hares, "/etc/ha.d/haresources")))
+
+
+def test_monitor_defaults_and_options():
+    from pyha.config.pyhacf_monitor import Monitor, monitors
+    doc, ds = _monitor_check("monitor nginx\nmonitor httpd::conf interval=1s timeout=500ms restarts=3 window=10min "
+                             "url=https://192.0.2.160:8443/health?x=1\n")
+    assert ds == []
+    assert monitors(doc.settings) == [
+        Monitor("nginx", 2000, 10000, 1, 300000, None),
+        Monitor("httpd::conf", 1000, 500, 3, 600000, "https://192.0.2.160:8443/health?x=1")]
+    assert [e.lineno for e in doc.settings.entries("monitor")] == [1, 2]
+
+
+@pytest.mark.parametrize("line,code,text", [
+    ("monitor ngix", "pyhacf-monitor-resource", "'ngix' is not a resource in /etc/ha.d/haresources"),
+    ("monitor nginx intervall=2s", "pyhacf-bad-value", "unknown option 'intervall' (did you mean interval?)"),
+    ("monitor nginx interval=2", None, None),
+    ("monitor nginx interval=10ms", "pyhacf-bad-value", "interval=: '10ms' is out of range"),
+    ("monitor nginx restarts=-1", "pyhacf-bad-value", "restarts=: '-1' is out of range"),
+    ("monitor nginx url=ftp://x/", "pyhacf-bad-value", "is not an http:// or https:// URL"),
+    ("monitor nginx url=http://", "pyhacf-bad-value", "is not an http:// or https:// URL"),
+    ("monitor nginx url=http://h:99999/", "pyhacf-bad-value", "is not a URL"),
+    ("monitor interval=2s", "pyhacf-bad-value", "the first word must be the resource"),
+    ("monitor 192.0.2.160/24/eth0", "pyhacf-monitor-ip", "is an address"),
+    ("monitor mysql", None, None),  # two of one group: the group is what is handed over
+    ("monitor nginx timeout=10min", "pyhacf-monitor-timing", "longer than window"),
+])
+def test_monitor_errors_name_line_and_fix(line, code, text):
+    _, ds = _monitor_check("# x\n" + line + "\n")
+    if code is None:
+        assert ds == []
+        return
+    d = _one(ds, code)
+    assert d.line == 2 and d.file == FN and text in d.message, d.format()
+
+
+def test_a_monitor_of_a_script_in_two_groups_needs_the_whole_token():
+    _, ds = _monitor_check("monitor nginx\n", "ha1 nginx::a\nha2 nginx::b\n")
+    d = _one(ds, "pyhacf-monitor-ambiguous")
+    assert "names 2 resources (nginx::a, nginx::b)" in d.message and "monitor nginx::a" in d.hint
+    assert _monitor_check("monitor nginx::b\n", "ha1 nginx::a\nha2 nginx::b\n")[1] == []
+
+
+def test_monitor_twice_for_one_resource_is_an_error_and_the_hint_suggests_close_names():
+    _, ds = _monitor_check("monitor nginx\nmonitor nginx url=http://127.0.0.1/\nmonitor httdp\n")
+    assert _one(ds, "pyhacf-repeated").line == 2
+    assert _one(ds, "pyhacf-monitor-resource").hint == "did you mean httpd?"
+
+
+def test_monitor_resource_checked_by_config_check_with_file_and_line(tmp_path):
+    d = _ha_dir(tmp_path, "\nmonitor nginz\n")
+    (d / "haresources").write_text("")
+    report = check_config(str(d), _facts())
+    x = _one(report.diagnostics, "pyhacf-monitor-resource")
+    assert (x.file, x.line, x.severity) == (str(d / "pyha.cf"), 2, dg.ERROR) and not report.ok

@@ -431,11 +431,20 @@ def test_sync_refuses_a_fifo_without_blocking_or_traceback(tmp_path):
 
 
 def test_init_writes_the_pyha_cf_template_to_both_nodes_and_keeps_an_existing_one(tmp_path):
-    from pyha.config.pyhacf import PyhaCf, template
+    from pyha.config import Haresources
+    from pyha.config.pyhacf import CrossContext, PyhaCf, template
+    from pyha.config.pyhacf_monitor import monitors
     result, local, peer_dir, _ = run(tmp_path)
-    assert (local / "pyha.cf").read_text() == template() == (peer_dir / "pyha.cf").read_text()
+    text = (local / "pyha.cf").read_text()
+    assert text == (peer_dir / "pyha.cf").read_text() and text.startswith(template().rstrip("\n"))
     assert stat.S_IMODE(os.stat(str(local / "pyha.cf")).st_mode) == 0o644
-    assert PyhaCf.parse(template(), "pyha.cf").check() == []
+    # a monitor line for the service, with the HTTP check of the VIP nginx users want
+    assert text.endswith("\nmonitor nginx interval=2s timeout=5s restarts=1 window=5min url=http://10.168.0.160/\n")
+    doc = PyhaCf.parse(text, "pyha.cf")
+    hares = Haresources.parse((local / "haresources").read_text(), "haresources")
+    assert doc.check(CrossContext(None, hares)) == []
+    assert [(m.resource, m.interval_ms, m.url) for m in monitors(doc.settings)] == \
+        [("nginx", 2000, "http://10.168.0.160/")]
     assert not [n for n in result.notes if n.code == "init-pyhacf-kept"]
     # the operator's own pyha.cf: init never rewrites it, the peer gets the same
     (local / "pyha.cf").write_text("notify /usr/local/sbin/ours\n")
@@ -443,6 +452,15 @@ def test_init_writes_the_pyha_cf_template_to_both_nodes_and_keeps_an_existing_on
     assert (local / "pyha.cf").read_text() == "notify /usr/local/sbin/ours\n" == (peer_dir / "pyha.cf").read_text()
     assert [n.code for n in result.notes if n.code == "init-pyhacf-kept"] == ["init-pyhacf-kept"]
     assert [c.status for c in result.local_changes if c.path.endswith("pyha.cf")] == [UNCHANGED]
+
+
+def test_init_monitor_lines_only_web_servers_get_a_url():
+    params = initplan.InitParams("ha1", "ha2", [], services=("mysql", "httpd::conf"))
+    assert initplan.monitor_lines(params) == [
+        "monitor mysql interval=2s timeout=5s restarts=1 window=5min",
+        "monitor httpd::conf interval=2s timeout=5s restarts=1 window=5min url=http://127.0.0.1/"]
+    assert initplan.render_pyhacf(initplan.InitParams("ha1", "ha2", [])) == \
+        __import__("pyha.config.pyhacf", fromlist=["template"]).template()
 
 
 def test_sync_pushes_pyha_cf_when_this_node_has_one(tmp_path, monkeypatch):
