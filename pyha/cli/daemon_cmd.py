@@ -130,6 +130,12 @@ def format_status(st):
             lines.append("  group %-28s %-9s (prefers %s)" % (key, g.get("state"), g.get("preferred")))
             if g.get("reason"):
                 lines.append("    why: %s" % g["reason"])
+    for name, m in (st.get("monitors") or {}).items():
+        seen = ("not checked yet" if m.get("ok") is None else
+                "%s %s ago: %s" % ("ok" if m["ok"] else "FAILED", _ms((m.get("age_s") or 0) * 1000), m.get("detail")))
+        lines.append("  monitor %-26s %s%s" % (name, seen if m.get("checking") else "idle (group not held here)",
+                                              ", %d failure(s) in window" % m["failures_in_window"]
+                                              if m.get("failures_in_window") else ""))
     last = res.get("last_decision")
     if last:
         lines.append("  last decision: %s" % (last.get("reason") if isinstance(last, dict) else last))

@@ -128,9 +128,10 @@ DIRECTIVES = [
          doc="Check RESOURCE (a resource of haresources: its script name or whole token) every interval while "
              "this node holds its group: the LSB status exit code of an init or resource.d script, systemctl "
              "is-active for a systemd unit, and with url= an HTTP GET that must answer 2xx or 3xx; a check "
-             "slower than timeout fails.  restarts and window are the restart policy (restart in place up to "
-             "restarts times within window, then hand the group over).  Not acted on yet: this release checks "
-             "the line only (issue 14).",
+             "slower than timeout fails.  Each failure is logged and `pyha status` shows the last check.  restarts "
+             "and window are the restart policy (restart in place up to restarts times within window, then hand "
+             "the group over), which this release does not apply yet (issue 14): a failing service is reported, "
+             "not restarted or moved.",
          example=("monitor nginx interval=2s timeout=5s restarts=1 window=5min url=http://127.0.0.1/",),
          cross_check=_monitor_cross),
     Spec("notify", _notify, syntax="notify PROGRAM [ARG...]",

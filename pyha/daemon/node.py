@@ -177,6 +177,7 @@ class Daemon(object):
         self._inbox = []  # type: List[Any]  # inputs waiting for the core (never re-entered)
         self._feeding = False
         self.resources = None  # type: Any
+        self.monitors = None  # type: Any  # pyha.cf `monitor` lines (pyha/resources/health_watch.py)
         self.linkwatch = None  # type: Any
         self._link_poll_at = 0.0
         self.realtime = "normal (not started by `pyha daemon`)"  # what make_realtime said
@@ -252,6 +253,10 @@ class Daemon(object):
                                            guardian=self.guardian, resource_d=resource_d)
             for problem in self.resources.problems:
                 log.error("%s", problem)
+            from pyha.config.pyhacf_monitor import monitors
+            from pyha.resources.health_watch import ServiceMonitors
+            self.monitors = ServiceMonitors(self.loop, self.resources.runner, self.haresources, resource_d)
+            self.monitors.configure(monitors(self.pyhacf.settings))
             if any(self.resources.ips.values()):
                 from pyha.resources.linkwatch import LinkWatch
                 try:
@@ -424,6 +429,8 @@ class Daemon(object):
                 self.loop.call_later(0.5, lambda: self.resources.announce_held("partition healed"))
 
     def _on_resource_event(self, event):
+        if self.monitors is not None:
+            self.monitors.on_event(event)
         self._feed(event)
         self._arm_tick()
 
@@ -502,6 +509,8 @@ class Daemon(object):
         if self.watchdog is not None:
             snap["daemon"]["watchdog"] = {"device": self.watchdog.path, "timeout_s": self.watchdog.timeout,
                                           "feeds": self.watchdog.feeds}
+        if self.monitors is not None:
+            snap["monitors"] = self.monitors.snapshot(now)
         return snap
 
     # -- reload (SIGHUP): pyha/daemon/reload.py ----------------------------------------
@@ -515,6 +524,9 @@ class Daemon(object):
     def _use_pyhacf(self, pyhacf):
         self.pyhacf = pyhacf
         self._apply_log_ident()
+        if self.monitors is not None:
+            from pyha.config.pyhacf_monitor import monitors
+            self.monitors.configure(monitors(pyhacf.settings))
 
     def _apply_log_ident(self):
         """pyha.cf's `log_ident` for every line from now on (at start and on SIGHUP)."""
@@ -560,6 +572,8 @@ class Daemon(object):
         if self.linkwatch is not None:
             self.loop.remove_reader(self.linkwatch)
             self.linkwatch.close()
+        if self.monitors is not None:
+            self.monitors.close()
         if self.resources is not None:
             self.resources.close()
         if self.guardian is not None:
