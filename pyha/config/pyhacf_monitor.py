@@ -136,8 +136,10 @@ DIRECTIVES = [
          cross_check=_monitor_cross),
     Spec("notify", _notify, syntax="notify PROGRAM [ARG...]",
          doc="PROGRAM (an absolute path, with optional fixed arguments) to run on every group or node state "
-             "change, with the node, group, old and new state and the reason, beside the daemon and with a "
-             "timeout.  Not run yet: this release checks the line only (issue 14).",
+             "change as `PROGRAM [ARG...] KIND NAME OLD NEW REASON` (KIND group or node), with PYHA_KIND, "
+             "PYHA_NAME, PYHA_OLD, PYHA_NEW, PYHA_REASON, PYHA_NODE and PYHA_TIME in its environment; it runs "
+             "beside the daemon and is killed after 30 s.  Not run yet: this release checks the line only "
+             "(issue 14).",
          example=("notify /usr/local/sbin/pyha-notify",),
          host_check=_notify_host),
 ]

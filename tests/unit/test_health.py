@@ -327,3 +327,42 @@ def test_monitors_are_reconfigured_on_reload_and_unusable_ones_reported():
     sm.configure(monitors(PyhaCf.parse("monitor nginx interval=1s\n", "pyha.cf").settings))
     loop.advance(5)
     assert len(runner.started) == 2                    # not held: a reload does not start it
+
+
+# -- notify PROGRAM: real children, a real loop -------------------------------------------
+
+def test_notify_runs_the_program_with_arguments_and_environment_in_order(tmp_path):
+    from pyha.resources.health_notify import Notifier
+    out = tmp_path / "calls"
+    prog = tmp_path / "notify.sh"
+    prog.write_text('#!/bin/sh\necho "$* | $PYHA_KIND $PYHA_NAME $PYHA_OLD>$PYHA_NEW on $PYHA_NODE: $PYHA_REASON" '
+                    '>> %s\n' % out)
+    prog.chmod(0o755)
+    loop = EventLoop()
+    n = Notifier(ProcessRunner(loop), [str(prog), "--fixed"], "ha1", wall=lambda: 1e9, parallel=1)
+    n.notify("group", "192.0.2.160/24/eth0", "held", "released", "nginx failed its check 2 times in 5 min")
+    n.notify("node", "ha2", "up", "dead", "silent for 30 s")
+    try:
+        assert _run_until(loop, lambda: n.sent == 2 and n.running == 0)
+    finally:
+        loop.close()
+    assert out.read_text().splitlines() == [
+        "--fixed group 192.0.2.160/24/eth0 held released nginx failed its check 2 times in 5 min | group "
+        "192.0.2.160/24/eth0 held>released on ha1: nginx failed its check 2 times in 5 min",
+        "--fixed node ha2 up dead silent for 30 s | node ha2 up>dead on ha1: silent for 30 s"]
+    assert n.failed == 0
+
+
+def test_notify_never_waits_for_a_hung_program_and_bounds_its_backlog(tmp_path):
+    from pyha.resources.health_notify import Notifier
+    loop = EventLoop()
+    n = Notifier(ProcessRunner(loop), ["sh", "-c", "sleep 30"], "ha1", timeout_s=0.3, parallel=1, backlog=2)
+    t0 = time.monotonic()
+    for i in range(4):
+        n.notify("node", "ha2", "up", "dead", "r%d" % i)
+    assert time.monotonic() - t0 < 0.5 and n.dropped == 1 and n.running == 1
+    try:
+        assert _run_until(loop, lambda: n.running == 0 and not n.waiting)
+    finally:
+        loop.close()
+    assert (n.sent, n.failed, n.dropped) == (3, 3, 1)
