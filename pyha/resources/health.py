@@ -8,8 +8,9 @@ it; `systemctl is-active` for a systemd unit) and, with `url=`, an HTTP GET run 
 `pyha.resources.health_runner`'s job; this module only builds command lines and judges
 results, so every verdict is unit-testable without a process.
 
-OCF agents (`monitor` action, exit 0 running, 7 not running) are judged here
-(`judge_ocf`) but not yet resolved: pyha.resources.agents has no OCF kind yet (issue 14).
+OCF agents are checked with their `monitor` action in their OCF environment (exit 0
+running, 7 not running) once pyha.resources.agents resolves them (its OCF_KINDS and
+Agent.env(); until then no agent has an OCF kind and this branch is never taken).
 """
 
 import os
@@ -19,9 +20,11 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from pyha.resources import agents
 
-# One child process of a check: argv, what it is (for messages) and judge(returncode,
-# output) -> (ok, detail).  returncode None means it timed out and was killed.
-Probe = namedtuple("Probe", "what argv judge")
+# One child process of a check: argv, what it is (for messages), judge(returncode,
+# output) -> (ok, detail) (returncode None: it timed out and was killed), and env: the
+# child's environment (None: the daemon's; OCF agents need their OCF_* variables).
+Probe = namedtuple("Probe", "what argv judge env")
+Probe.__new__.__defaults__ = (None,)
 # A whole check: ok only if every probe passed; detail says what failed (or what passed).
 CheckResult = namedtuple("CheckResult", "resource ok detail duration")
 
@@ -115,7 +118,9 @@ def probes(monitor, agent, python=None):
     if agent.kind == agents.KIND_IP:
         raise UnsupportedResource("%s is an address; pyha watches addresses itself" % agent.token)
     out = []  # type: List[Probe]
-    if agent.kind == agents.KIND_SYSTEMD:
+    if agent.kind in getattr(agents, "OCF_KINDS", ()):
+        out.append(Probe("%s monitor" % agent.token, agent.argv("status"), judge_ocf, agent.env()))
+    elif agent.kind == agents.KIND_SYSTEMD:
         out.append(Probe("systemctl is-active %s" % agent.name, agent.argv("status"), judge_systemd))
     elif agent.kind == agents.KIND_HEARTBEAT:
         out.append(Probe("%s status" % agent.token, agent.argv("status"), judge_heartbeat(agent)))

@@ -57,7 +57,7 @@ class HealthChecker(object):
                 passed.append(detail)
                 step(i + 1)
 
-            self.runner.start(probe.argv, done, left)
+            self.runner.start(probe.argv, done, left, env=probe.env)
 
         step(0)
 

@@ -66,6 +66,38 @@ def test_probes_per_agent_kind():
         health.probes(_monitor(), ip)
 
 
+def test_ocf_agents_are_checked_with_monitor_in_their_environment(monkeypatch):
+    """pyha.resources.agents gains OCF kinds in another change (issue 13): an agent of such
+    a kind is checked by its `monitor` action with its own environment."""
+    class OcfAgent(object):
+        token, kind = "Filesystem::/dev/sdb1::/srv", "ocf"
+
+        def argv(self, op):
+            return ["/usr/lib/ocf/resource.d/heartbeat/Filesystem", {"status": "monitor"}[op]]
+
+        def env(self):
+            return {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESKEY_device": "/dev/sdb1"}
+
+    monkeypatch.setattr(agents, "OCF_KINDS", ("ocf",), raising=False)
+    p = health.probes(_monitor(), OcfAgent())
+    assert [(x.what, x.argv, x.judge, x.env["OCF_RESKEY_device"]) for x in p] == [
+        ("Filesystem::/dev/sdb1::/srv monitor", ["/usr/lib/ocf/resource.d/heartbeat/Filesystem", "monitor"],
+         judge_ocf, "/dev/sdb1")]
+
+
+def test_a_probe_environment_reaches_the_child(tmp_path):
+    loop = EventLoop()
+    out = []
+    probe = Probe("env", ["sh", "-c", 'test "$OCF_RESKEY_x" = 42'], judge_lsb, {"PATH": "/usr/bin:/bin",
+                                                                              "OCF_RESKEY_x": "42"})
+    HealthChecker(loop, ProcessRunner(loop)).check("r", [probe], 5, out.append)
+    try:
+        assert _run_until(loop, lambda: out)
+    finally:
+        loop.close()
+    assert out[0].ok, out[0]
+
+
 # -- the HTTP check, against real servers on loopback --------------------------------------
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -254,7 +286,7 @@ class FakeRunner(object):
         self.codes = {}
         self.started = []
 
-    def start(self, argv, callback, timeout):
+    def start(self, argv, callback, timeout, env=None):
         from pyha.resources.runner import Completed
         self.started.append(argv[0])
         callback(Completed(list(argv), self.codes.get(argv[0], 0), "", False, 0.01))
