@@ -138,8 +138,9 @@ DIRECTIVES = [
          doc="PROGRAM (an absolute path, with optional fixed arguments) to run on every group or node state "
              "change as `PROGRAM [ARG...] KIND NAME OLD NEW REASON` (KIND group or node), with PYHA_KIND, "
              "PYHA_NAME, PYHA_OLD, PYHA_NEW, PYHA_REASON, PYHA_NODE and PYHA_TIME in its environment; it runs "
-             "beside the daemon and is killed after 30 s.  Not run yet: this release checks the line only "
-             "(issue 14).",
+             "beside the daemon and is killed after 30 s.  Group changes are this node's (idle, acquiring, held, "
+             "releasing, ...), node changes the peer's as the resource manager sees it (up, dead, left); a "
+             "node that manages no resource group runs nothing.",
          example=("notify /usr/local/sbin/pyha-notify",),
          host_check=_notify_host),
 ]

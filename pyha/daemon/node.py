@@ -178,6 +178,7 @@ class Daemon(object):
         self._feeding = False
         self.resources = None  # type: Any
         self.monitors = None  # type: Any  # pyha.cf `monitor` lines (pyha/resources/health_watch.py)
+        self.notifier = None  # type: Any  # pyha.cf `notify PROGRAM` (pyha/resources/health_notify.py)
         self.linkwatch = None  # type: Any
         self._link_poll_at = 0.0
         self.realtime = "normal (not started by `pyha daemon`)"  # what make_realtime said
@@ -257,6 +258,7 @@ class Daemon(object):
             from pyha.resources.health_watch import ServiceMonitors
             self.monitors = ServiceMonitors(self.loop, self.resources.runner, self.haresources, resource_d)
             self.monitors.configure(monitors(self.pyhacf.settings))
+            self._configure_notify()
             if any(self.resources.ips.values()):
                 from pyha.resources.linkwatch import LinkWatch
                 try:
@@ -421,7 +423,11 @@ class Daemon(object):
                 log.info("%s", action.reason)
                 self._leave()
             elif isinstance(action, me.TRANSITIONS):
-                pass  # logged by the manager, kept by the core for `pyha status` (transitions)
+                # logged by the manager, kept by the core for `pyha status` (transitions)
+                if self.notifier is not None and isinstance(action, (me.GroupStateChanged, me.NodeStateChanged)):
+                    group = isinstance(action, me.GroupStateChanged)
+                    self.notifier.notify("group" if group else "node", action.group if group else action.node,
+                                         str(action.old), str(action.new), action.reason)
             elif self.resources is not None and self.resources.do(action):
                 pass
             elif isinstance(action, ev.PartitionHealed) and self.resources is not None:
@@ -527,6 +533,18 @@ class Daemon(object):
         if self.monitors is not None:
             from pyha.config.pyhacf_monitor import monitors
             self.monitors.configure(monitors(pyhacf.settings))
+            self._configure_notify()
+
+    def _configure_notify(self):
+        """pyha.cf's `notify PROGRAM` runs on every group and peer state change (needs the
+        resource shell's process runner: a node without groups has none to report)."""
+        from pyha.config.pyhacf_monitor import notify_of
+        n = notify_of(self.pyhacf.settings) if self.pyhacf is not None else None
+        if n is None:
+            self.notifier = None
+        elif self.notifier is None or self.notifier.argv != list(n.argv):
+            from pyha.resources.health_notify import Notifier
+            self.notifier = Notifier(self.resources.runner, n.argv, self.name)
 
     def _apply_log_ident(self):
         """pyha.cf's `log_ident` for every line from now on (at start and on SIGHUP)."""

@@ -7,6 +7,7 @@ what is seen and reported.
 """
 
 import json
+import os
 
 import pytest
 
@@ -64,3 +65,46 @@ def test_the_holder_checks_nginx_and_reports_a_killed_one(lab):
     assert "monitor nginx (group %s): passes again after" % m["group"] in log_text(lab, "HA1")
     text = scenario.run_pyha(lab.node("HA1"), "status", timeout=30).stdout
     assert "monitor nginx" in text and "ok " in text
+
+
+NOTIFY = """#!/bin/sh
+echo "$* | $PYHA_NODE" >> /var/log/pyha-notify.out
+"""
+
+
+def test_notify_runs_on_every_group_change_after_a_reload(lab):
+    """`notify PROGRAM` added to pyha.cf and applied by SIGHUP: a standby and a takeover
+    run it on both nodes with the group, old and new state and the reason."""
+    assert scenario.wait_for(lambda: scenario.vip_holders(lab) == ["HA1"] and scenario.curl_vip(lab) == "HA1", 30)
+    for name in ("HA1", "HA2"):
+        node = lab.node(name)
+        with open(node.host_path("/etc/ha.d/pyha-notify.sh"), "w") as f:
+            f.write(NOTIFY)
+        os.chmod(node.host_path("/etc/ha.d/pyha-notify.sh"), 0o755)
+        with open(node.host_path("/etc/ha.d/pyha.cf"), "a") as f:
+            f.write("notify /etc/ha.d/pyha-notify.sh\n")
+        r = node.exec(["sh", "-c", "kill -HUP $(cat /run/pyha/pyha.pid)"], timeout=10)
+        assert r.returncode == 0, r.stderr
+    for name in ("HA1", "HA2"):
+        assert scenario.wait_for(lambda: "reload: /etc/ha.d/pyha.cf reread" in log_text(lab, name), 10), name
+
+    def notified(name):
+        path = lab.node(name).host_path("/var/log/pyha-notify.out")
+        return open(path).read().splitlines() if os.path.exists(path) else []
+
+    r = scenario.run_pyha(lab.node("HA1"), "standby", timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert scenario.wait_for(lambda: scenario.vip_holders(lab) == ["HA2"] and scenario.curl_vip(lab) == "HA2", 30)
+    def change(line):  # (kind, name, old, new) of one call: PROGRAM KIND NAME OLD NEW REASON | node
+        return tuple(line.split()[:4])
+
+    group = scenario.VIP_SPEC
+    # HA1 let go of the group (held -> something), HA2 came to hold it (something -> held)
+    assert scenario.wait_for(lambda: any(c[:3] == ("group", group, "held") for c in map(change, notified("HA1"))),
+                             10), notified("HA1")
+    assert scenario.wait_for(lambda: any(c[:2] == ("group", group) and c[3] == "held"
+                                         for c in map(change, notified("HA2"))), 10), notified("HA2")
+    assert all(l.endswith("| ha1") for l in notified("HA1")) and all(l.endswith("| ha2") for l in notified("HA2"))
+    r = scenario.run_pyha(lab.node("HA1"), "takeover", timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert scenario.wait_for(lambda: scenario.vip_holders(lab) == ["HA1"] and scenario.curl_vip(lab) == "HA1", 30)
