@@ -87,8 +87,9 @@ def test_core_keeps_the_last_transitions_for_status():
     assert len(every) > TRANSITIONS_KEPT  # so the window matters
     kept = core.snapshot(c.now)["transitions"]
     assert len(kept) == TRANSITIONS_KEPT
-    assert [dict((k, v) for k, v in t.items() if k != "at") for t in kept] == \
+    assert [dict((k, v) for k, v in t.items() if k not in ("at", "ago_s")) for t in kept] == \
         [a.to_dict() for a in every[-TRANSITIONS_KEPT:]]
+    assert all(t["ago_s"] == round(c.now - t["at"], 3) for t in kept)
     ats = [t["at"] for t in kept]
     assert ats == sorted(ats) and ats[-1] <= c.now
     assert kept[-1]["kind"] in ("GroupStateChanged", "StandbyStateChanged")
