@@ -35,8 +35,10 @@ def run(argv, env=None, cwd=None, timeout=600):
                           env=env, cwd=cwd, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def source(tmp_path_factory):
+    # a fresh copy per test: a build by one pip leaves build/ and *.egg-info behind, and
+    # pip 9's `setup.py install` over pip 18.1's leftovers installed no `pyha` script
     dst = str(tmp_path_factory.mktemp("src"))
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=TOP).stdout
     for rel in filter(None, files.split("\0")):
