@@ -172,6 +172,8 @@ def check_config(ha_dir=paths.HA_DIR, facts=None):
             if texts["authkeys"] is not None else None)
     authkeys_stat = facts.stat(os.path.join(ha_dir, "authkeys")) if keys is not None else None
     pyhacf = _read_pyhacf(ha_dir, diags)
+    if pyhacf is not None and pyhacf.present:
+        diags.extend(_check_pyhacf_secrets(pyhacf, facts.stat(os.path.join(ha_dir, paths.PYHA_CF))))
     diags.extend(check_models(hacf, hares, keys, facts, ha_dir, authkeys_stat, pyhacf))
     return CheckReport(ha_dir, hacf, hares, keys, diags, pyhacf)
 
@@ -190,6 +192,25 @@ def _read_pyhacf(ha_dir, diags):
             diags.append(dg.error("pyhacf-unreadable", "cannot read pyha.cf (%s)" % (exc.strerror or exc), path,
                                   None, "fix its permissions, or remove it to use every default"))
         return None
+
+
+def _check_pyhacf_secrets(pyhacf, st):
+    # type: (PyhaCf, Optional[FileStat]) -> List[dg.Diagnostic]
+    """A fence line with an inline password in a pyha.cf others can read gives the BMC
+    (and with it the power of the node) to every local user."""
+    if st is None or not st.mode & 0o077:
+        return []
+    try:
+        lines = pyhacf.settings.entries("fence")
+    except KeyError:
+        return []
+    for entry in lines:
+        if any(k in ("password", "passwd") for k, _ in entry.value.params):
+            return [dg.warning("pyhacf-secret-readable", "pyha.cf holds a fence password (line %s) and is readable "
+                               "by %s (mode %04o)" % (entry.lineno, "others" if st.mode & 0o004 else "its group",
+                                                      st.mode), pyhacf.filename, entry.lineno,
+                               "chmod 600 %s, or keep the password in a password_script=" % pyhacf.filename)]
+    return []
 
 
 _MISSING = {

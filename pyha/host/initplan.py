@@ -23,7 +23,7 @@ PROFILES = {
 SAMPLE_KEYS = {"hi!", "hello!", "hello"}
 
 HACF_MODE = 0o644
-PYHACF_MODE = 0o644
+PYHACF_MODE = 0o600  # it may hold fence devices' credentials (`fence ... password=`)
 HARESOURCES_MODE = 0o644
 AUTHKEYS_MODE = 0o600
 

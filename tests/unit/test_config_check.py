@@ -297,3 +297,22 @@ def test_debian_sample_files(tmp_path):
             raw = f.read().decode("utf-8", "surrogateescape")
         model = {"ha.cf": report.hacf, "haresources": report.haresources, "authkeys": report.authkeys}[name]
         assert model.render() == raw
+
+
+def test_a_fence_password_in_a_readable_pyha_cf_is_flagged(tmp_path):
+    d = copy_dir(os.path.join(DATA, "tutorial"), str(tmp_path / "ha.d"))
+    line = "fence ha2 fence_ipmilan ip=192.0.2.12 username=admin password=secret\n"
+    with open(os.path.join(d, "pyha.cf"), "w") as f:
+        f.write(line)
+    pyhacf = os.path.join(d, "pyha.cf")
+
+    def codes(mode):
+        host = host_for(d, "HA1")
+        host.files[pyhacf] = FileStat(0, mode)
+        return [(x.code, x.line) for x in check_config(d, host).diagnostics if x.code.startswith("pyhacf-secret")]
+    assert codes(0o644) == [("pyhacf-secret-readable", 1)]
+    assert codes(0o640) == [("pyhacf-secret-readable", 1)]
+    assert codes(0o600) == []
+    with open(pyhacf, "w") as f:  # a password_script keeps the secret out of the file
+        f.write(line.replace("password=secret", "password_script=/etc/ha.d/bmc-pw"))
+    assert codes(0o644) == []

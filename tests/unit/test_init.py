@@ -437,7 +437,7 @@ def test_init_writes_the_pyha_cf_template_to_both_nodes_and_keeps_an_existing_on
     result, local, peer_dir, _ = run(tmp_path)
     text = (local / "pyha.cf").read_text()
     assert text == (peer_dir / "pyha.cf").read_text() and text.startswith(template().rstrip("\n"))
-    assert stat.S_IMODE(os.stat(str(local / "pyha.cf")).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(str(local / "pyha.cf")).st_mode) == 0o600  # fence credentials may go there
     # a monitor line for the service, with the HTTP check of the VIP nginx users want
     assert text.endswith("\nmonitor nginx interval=2s timeout=5s restarts=1 window=5min url=http://10.168.0.160/\n")
     doc = PyhaCf.parse(text, "pyha.cf")
