@@ -14,7 +14,8 @@ fi
 debian_packages="iproute2 iptables nginx curl heartbeat net-tools openssh-server openssh-client
   chrony socat rpm rpmlint keepalived iputils-arping iputils-ping tcpdump procps util-linux kmod
   python3 python3-venv python3-dev gcc make
-  resource-agents fence-agents openipmi ipmitool cluster-glue pacemaker-cli-utils corosync pcs"
+  resource-agents fence-agents openipmi ipmitool cluster-glue pacemaker-cli-utils corosync pcs
+  bsd-mailx dma e2fsprogs"  # mail + a local MTA without a daemon, mkfs: MailTo/Filesystem lab test
 if command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $debian_packages; do

@@ -24,9 +24,10 @@ from pyha import paths
 from pyha.config.authkeys import Authkeys
 from pyha.config.common import MAX_FILE_SIZE, FileRefused, read_text, show
 from pyha.config.hacf import HaCf
-from pyha.config.haresources import BUILTIN_AGENTS, Haresources, looks_like_ip, script_name_problem
+from pyha.config.haresources import IP_AGENTS, Haresources, looks_like_ip, script_name_problem
 from pyha.config.hostfacts import FileStat, HostFacts, RealHostFacts
 from pyha.config.pyhacf import CrossContext, PyhaCf
+from pyha.resources import lookup, standard
 
 HA_FILES = ("ha.cf", "haresources", "authkeys")
 INIT_DIRS = ("/etc/init.d",)
@@ -35,23 +36,39 @@ SYSTEMD_UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/sys
 
 def find_resource_script(name, ha_dir, facts):
     # type: (str, str, HostFacts) -> Optional[str]
-    """Where the agent for resource `name` is: `builtin:<name>` for pyha's own agents, else
-    `<ha_dir>/resource.d/<name>` or `/etc/init.d/<name>` (executable files, heartbeat's
-    order), else a systemd unit `<name>.service`; None if nowhere."""
-    if name in BUILTIN_AGENTS:
+    """Where the agent for resource `name` is, in the daemon's order
+    (`pyha.resources.lookup`): `builtin:<name>` for pyha's own agents, else the path of
+    the resource.d script, init script, systemd unit or OCF agent; None if nowhere."""
+    if name in IP_AGENTS:
         return "builtin:" + name
     if script_name_problem(name):  # the daemon refuses it wherever it is (reported on its own)
         return None
-    for d in (os.path.join(ha_dir, "resource.d"),) + INIT_DIRS:
-        path = os.path.join(d, name)
-        if facts.is_executable_file(path):
-            return path
-    unit = name if name.endswith(".service") else name + ".service"
-    if "/" not in unit:
-        for d in SYSTEMD_UNIT_DIRS:
-            path = os.path.join(d, unit)
-            if facts.exists(path):
-                return path
+    try:
+        found = lookup.locate(name, None, facts, os.path.join(ha_dir, "resource.d"), INIT_DIRS, True,
+                              SYSTEMD_UNIT_DIRS)
+    except lookup.NotFound:
+        return None
+    return found.path or "builtin:" + name
+
+
+def _agent_problem(r, fn, ha_dir, facts):
+    # type: (Any, str, str, HostFacts) -> Optional[dg.Diagnostic]
+    """The finding for a resource whose agent the daemon would not find or not call."""
+    try:
+        lookup.locate(r.script, r.args, facts, os.path.join(ha_dir, "resource.d"), INIT_DIRS, True,
+                      SYSTEMD_UNIT_DIRS)
+    except standard.ArgsError as exc:
+        return dg.error("hares-agent-args", "resource %s: %s; heartbeat's resource.d/%s would print its usage and "
+                        "fail at start" % (show(r.token), exc, r.script), fn, r.lineno,
+                        "write the arguments its usage names, separated by `::`")
+    except lookup.NotFound as exc:
+        standard_name = standard.is_standard(r.script)
+        return dg.error("hares-script-missing",
+                        "resource %s: no script %s in %s/resource.d or /etc/init.d, no systemd unit %s.service%s "
+                        "(heartbeat: \"Cannot locate resource script\")"
+                        % (show(r.token), show(r.script), ha_dir.rstrip("/"), r.script,
+                           ", no OCF agent %s/resource.d/heartbeat/%s" % (lookup.OCF_ROOT, r.script)
+                           if standard_name else ""), fn, r.lineno, exc.hint)
     return None
 
 
@@ -370,13 +387,9 @@ def _check_haresources(hr, cf, facts, ha_dir):
                                           % (show(iface), show(r.token)), fn, r.lineno,
                                           "use an existing interface (see `ip link`)"))
                 continue
-            if find_resource_script(r.script, ha_dir, facts) is None and not script_name_problem(r.script):
-                out.append(dg.error("hares-script-missing",
-                                    "resource %s: no script %s in %s/resource.d or /etc/init.d, and no systemd unit "
-                                    "%s.service (heartbeat: \"Cannot locate resource script\")"
-                                    % (show(r.token), show(r.script), ha_dir.rstrip("/"), r.script),
-                                    fn, r.lineno, "install the service (e.g. `yum install %s`) or fix the name"
-                                    % r.script))
+            problem = None if script_name_problem(r.script) else _agent_problem(r, fn, ha_dir, facts)
+            if problem is not None:
+                out.append(problem)
     return out
 
 

@@ -94,7 +94,8 @@ def wait_for_release(run_dir, limit=RELEASE_WAIT_S, clock=time.monotonic, sleep=
 
 def release(tokens, resource_d=agents.RESOURCE_D, stop_timeout=STOP_TIMEOUT):
     # type: (List[str], str, float) -> List[str]
-    """VIPs first (fast, and what a duplicate would hurt), then services in reverse."""
+    """VIPs first (fast, and what a duplicate would hurt), then services in reverse
+    (`agents.stop_order`: IPsrcaddr before the VIPs)."""
     problems = []
     resolved = []
     for token in tokens:
@@ -102,18 +103,16 @@ def release(tokens, resource_d=agents.RESOURCE_D, stop_timeout=STOP_TIMEOUT):
             resolved.append(agents.resolve(token, resource_d=resource_d))
         except agents.AgentError as exc:
             problems.append(str(exc))
-    for agent in resolved:
+    for agent in agents.stop_order(resolved):
         if agent.kind == agents.KIND_IP:
             try:
                 if ipaddr.remove(ipaddr.IpSpec.parse(agent.ip_spec())):
                     log.warning("guardian: daemon died; removed %s", agent.ip_spec())
             except Exception as exc:  # noqa: any failure must not stop the rest
                 problems.append("removing %s: %s" % (agent.token, exc))
-    for agent in reversed(resolved):
-        if agent.kind == agents.KIND_IP:
             continue
-        result = run_blocking(agent.argv("stop"), stop_timeout)
-        if result.ok:
+        result = run_blocking(agent.argv("stop"), stop_timeout, env=agent.env())
+        if not result.timed_out and result.error is None and agent.succeeded("stop", result.returncode):
             log.warning("guardian: daemon died; stopped %s", agent.token)
         else:
             problems.append("stopping %s: %s" % (agent.token, result.describe()))

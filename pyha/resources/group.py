@@ -10,7 +10,9 @@ haresources semantics (spec 3.2) with pyha's stricter failure rules:
 - stop right to left, except that the group's IP addresses go first: a duplicate VIP is
   the one failure clients cannot route around, and a release is often the losing side
   of a conflict (after a partition heals) where every 100 ms of overlap counts; the
-  services are stopped afterwards in reverse order (heartbeat removes the IP last);
+  services are stopped afterwards in reverse order (heartbeat removes the IP last).
+  Only IPsrcaddr goes before the addresses (`agents.stop_order`): removing its source
+  address would make the kernel delete the default route it has to restore;
 - a failing stop is retried (heartbeat: 10 times, 1 s apart) and if it still fails the
   group is reported as NOT released: the node must never claim it gave up a VIP or a
   service that may still run.
@@ -89,6 +91,18 @@ class ArpAnnouncer(object):
         self.sockets = {}
 
 
+def _succeeded(agent, op, res):
+    # type: (agents.Agent, str, Completed) -> bool
+    """The agent's own success rule (OCF: a stop answered "not running" succeeded)."""
+    return not res.timed_out and res.error is None and agent.succeeded(op, res.returncode)
+
+
+def _describe(agent, res):
+    # type: (agents.Agent, Completed) -> str
+    meaning = agent.explain(res.returncode) if not res.timed_out and res.error is None else ""
+    return res.describe() + (" (%s)" % meaning if meaning else "")
+
+
 class GroupRunner(object):
     """Runs start/stop of one group; `done(GroupResult)` is called from the loop."""
 
@@ -162,14 +176,14 @@ class GroupRunner(object):
 
             def after_start(res):
                 # type: (Completed) -> None
-                if res.ok:
+                if _succeeded(agent, "start", res):
                     ok()
                 else:
-                    failed(res.describe() + (": " + res.output.strip()[-300:] if res.output.strip() else ""))
+                    failed(_describe(agent, res) + (": " + res.output.strip()[-300:] if res.output.strip() else ""))
 
-            self.runner.start(agent.argv("start"), after_start, START_TIMEOUT)
+            self.runner.start(agent.argv("start"), after_start, START_TIMEOUT, env=agent.env())
 
-        self.runner.start(agent.argv("status"), after_status, STATUS_TIMEOUT)
+        self.runner.start(agent.argv("status"), after_status, STATUS_TIMEOUT, env=agent.env())
 
     # -- stop -------------------------------------------------------------------------
     def stop(self, done):
@@ -183,9 +197,7 @@ class GroupRunner(object):
             else:
                 self._finish(done, GroupResult(False, "stop", self.key, failure[0], failure[1],
                                                self.clock() - t0))
-        order = list(reversed(self.agents))
-        order = [a for a in order if a.kind == agents.KIND_IP] + [a for a in order if a.kind != agents.KIND_IP]
-        self._stop_list(order, finished)
+        self._stop_list(agents.stop_order(self.agents), finished)
 
     def _stop_list(self, todo, finished):
         # type: (List[agents.Agent], Callable[[Any], Any]) -> None
@@ -222,19 +234,19 @@ class GroupRunner(object):
 
         def after_stop(res):
             # type: (Completed) -> None
-            if res.ok:
+            if _succeeded(agent, "stop", res):
                 then()
                 return
             if retries_left > 1:
-                log.warning("stop of %s failed (%s); retrying", agent.token, res.describe())
+                log.warning("stop of %s failed (%s); retrying", agent.token, _describe(agent, res))
                 self.loop.call_later(self.stop_retry_delay,
                                      lambda: self._stop_one(agent, then, retries_left - 1))
                 return
-            log.critical("could not stop %s: %s; it may still be running", agent.token, res.describe())
-            then(res.describe())
+            log.critical("could not stop %s: %s; it may still be running", agent.token, _describe(agent, res))
+            then(_describe(agent, res))
 
         log.info("Running %s", " ".join(agent.argv("stop")))
-        self.runner.start(agent.argv("stop"), after_stop, STOP_TIMEOUT)
+        self.runner.start(agent.argv("stop"), after_stop, STOP_TIMEOUT, env=agent.env())
 
     # -- bookkeeping ------------------------------------------------------------------
     def _begin(self):

@@ -24,16 +24,18 @@ class IpResourceError(Exception):
 
 
 class IpSpec(object):
-    """A parsed IP resource: address, prefix length, interface, broadcast (None = derive)."""
+    """A parsed IP resource: address, prefix length, interface, broadcast (None = derive),
+    and the address label for heartbeat's `eth0:1` form (IPaddr2's `nic[:label]`)."""
 
-    __slots__ = ("ip", "prefix", "ifname", "broadcast")
+    __slots__ = ("ip", "prefix", "ifname", "broadcast", "label")
 
-    def __init__(self, ip, prefix=None, ifname=None, broadcast=None):
-        # type: (str, Optional[int], Optional[str], Optional[str]) -> None
+    def __init__(self, ip, prefix=None, ifname=None, broadcast=None, label=None):
+        # type: (str, Optional[int], Optional[str], Optional[str], Optional[str]) -> None
         self.ip = ip
         self.prefix = prefix
         self.ifname = ifname
         self.broadcast = broadcast
+        self.label = label
 
     @classmethod
     def parse(cls, text):
@@ -48,16 +50,22 @@ class IpSpec(object):
             raise IpResourceError("%r: %r is not an IPv4 address" % (text, parts[0]))
         prefix = None
         if len(parts) > 1 and parts[1] != "":
-            if not parts[1].isdigit() or not 1 <= int(parts[1]) <= 32:
-                raise IpResourceError("%r: prefix length %r must be 1..32" % (text, parts[1]))
-            prefix = int(parts[1])
-        ifname, broadcast = None, None
+            prefix = _prefix(parts[1])
+            if prefix is None:
+                raise IpResourceError("%r: %r must be a prefix length 1..32 or a netmask" % (text, parts[1]))
+        ifname, broadcast, label = None, None, None
         if len(parts) > 2 and parts[2]:
             # third part starting with a digit is a broadcast address, otherwise an interface
             if parts[2][0].isdigit():
                 broadcast = parts[2]
             else:
                 ifname = parts[2]
+                if ":" in ifname:
+                    # `eth0:1`: the address goes on eth0 labelled eth0:1 (IPaddr2's iflabel)
+                    label, ifname = ifname, ifname.split(":", 1)[0]
+                    if not ifname or len(label) > 15:
+                        raise IpResourceError("%r: %r is not an interface[:label] (15 characters at most)"
+                                              % (text, label))
         if len(parts) > 3 and parts[3]:
             broadcast = parts[3]
         if broadcast is not None:
@@ -65,17 +73,31 @@ class IpSpec(object):
                 ipaddress.IPv4Address(broadcast)
             except ValueError:
                 raise IpResourceError("%r: broadcast %r is not an IPv4 address" % (text, broadcast))
-        return cls(ip, prefix, ifname, broadcast)
+        return cls(ip, prefix, ifname, broadcast, label)
 
     def __str__(self):
         out = self.ip
         if self.prefix is not None:
             out += "/%d" % self.prefix
         if self.ifname:
-            out += "/" + self.ifname
+            out += "/" + (self.label or self.ifname)
         if self.broadcast:
             out += "/" + self.broadcast
         return out
+
+
+def _prefix(text):
+    # type: (str) -> Optional[int]
+    """`24` or heartbeat's netmask form `255.255.255.0`; None for anything else."""
+    if text.isdigit():
+        return int(text) if 1 <= int(text) <= 32 else None
+    if text.count(".") != 3:
+        return None
+    try:
+        prefix = ipaddress.IPv4Network("0.0.0.0/" + text).prefixlen
+    except ValueError:
+        return None
+    return prefix if str(ipaddress.IPv4Network("0.0.0.0/%d" % prefix).netmask) == text and prefix else None
 
 
 def _ipr(netns=None):
@@ -190,7 +212,8 @@ def add(spec, ipr=None):
             return ifname
         _promote_secondaries(ifname)
         extra = {}
-        label = alias_label(ifname, _labels(ipr, idx))
+        # haresources' own `eth0:1` wins; otherwise the lowest free alias, as IPaddr does
+        label = spec.label or alias_label(ifname, _labels(ipr, idx))
         if label is not None:
             extra["label"] = label
         try:
