@@ -11,7 +11,8 @@ Severity policy (the drop-in rule): whatever makes genuine heartbeat 3.0.x refus
 is an error; what it accepts is at most a warning, except these deliberate errors: unknown
 directives (heartbeat refuses them too), authkeys not owned by root or writable by group or
 others (whoever can write the key controls the cluster; issue 11), resource scripts that
-cannot be found or whose name is a path, and Pacemaker (crm) mode.
+cannot be found or whose name is a path, arguments a standard resource's agent cannot take
+(the daemon refuses that group alike), and Pacemaker (crm) mode.
 """
 
 import difflib
