@@ -32,7 +32,7 @@ PACKAGE_HINT = "install resource-agents (EL6/EL7: `yum install resource-agents`;
                "`apt-get install resource-agents`)"
 
 
-class ArgsError(Exception):
+class ArgsError(ValueError):
     """The arguments do not fit the wrapper's usage; the message says what it takes."""
 
 

@@ -382,3 +382,18 @@ def test_stop_order_puts_ipsrcaddr_before_the_addresses(hostdirs):
         "IPsrcaddr::192.0.2.160", "192.0.2.161/24/eth0", "192.0.2.160/24/eth0", "nginx", "Delay::1::0"]
     plain = [resolve(t, hostdirs) for t in ("192.0.2.160/24/eth0", "nginx")]
     assert [a.token for a in agents.stop_order(plain)] == ["192.0.2.160/24/eth0", "nginx"]
+
+
+def test_pacemaker_export_gets_the_same_mapping():
+    """`pyha export pacemaker` asks pyha.resources.ocf_map for heartbeat's names."""
+    from pyha.resources import ocf_map
+    assert ocf_map.heartbeat_to_ocf("Filesystem", ["/dev/sdb1", "/srv", "ext4"]) == (
+        "Filesystem", {"device": "/dev/sdb1", "directory": "/srv", "fstype": "ext4"})
+    assert ocf_map.heartbeat_to_ocf("nginx", []) is None
+    with pytest.raises(ValueError):
+        ocf_map.heartbeat_to_ocf("Filesystem", ["/dev/sdb1"])
+    from pyha.config.haresources import Resource
+    from pyha.export.pacemaker_model import _standard_primitive
+    prim = _standard_primitive(Resource.parse("Delay::1::0"), "Delay", StaticHostFacts())
+    assert prim.agent == "ocf:heartbeat:Delay"
+    assert dict(prim.params) == {"startdelay": "1", "stopdelay": "0", "mondelay": "0"}
