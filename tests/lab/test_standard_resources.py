@@ -3,7 +3,7 @@
 One lone node (HA1 of the reference scenario, with its gateway) whose private /etc/ha.d
 has no resource.d (as after `yum remove heartbeat`), and the haresources line
 
-    ha1 192.0.2.160/24/eth0 IPsrcaddr::192.0.2.160 Delay::1::0 MailTo::root::pyha-lab \
+    ha1 192.0.2.160/24/eth0:7 IPsrcaddr::192.0.2.160 Delay::1::0 MailTo::root::pyha-lab \
         Filesystem::/dev/loopN::/tmp/pyha-fs::ext4
 
 started and stopped by pyha's group runner inside the node, exactly as the daemon runs a
@@ -128,7 +128,7 @@ def mailbox(node):
 
 
 def test_group_of_standard_resources_starts_and_stops_in_order(node, loopdev):
-    write_haresources(node, "HA1 %s/24/eth0 IPsrcaddr::%s Delay::1::0 MailTo::root::pyha-lab "
+    write_haresources(node, "HA1 %s/24/eth0:7 IPsrcaddr::%s Delay::1::0 MailTo::root::pyha-lab "
                             "Filesystem::%s::%s::ext4" % (VIP, VIP, loopdev, MOUNT))
     check = node.exec([sys.executable, "-m", "pyha", "config", "check"], env=pyha_env())
     assert "hares-script-missing" not in check.stdout and "hares-agent-args" not in check.stdout, check.stdout
@@ -140,6 +140,7 @@ def test_group_of_standard_resources_starts_and_stops_in_order(node, loopdev):
     started = [m.split()[1].rsplit("/", 1)[-1] for m in out["log"] if m.startswith("Running ")]
     assert started == ["IPsrcaddr", "Delay", "MailTo", "Filesystem"], out["log"]
     assert "src %s" % VIP in default_route(node)
+    assert "%s/24 " % VIP in node.exec(["ip", "-4", "-o", "addr", "show", "label", "eth0:7"], check=True).stdout
     assert os.path.exists(node.host_path("/run/resource-agents/Delay_Delay_1"))
     assert mounted(node)
     assert node.exec(["sh", "-c", "echo data > %s/file && cat %s/file" % (MOUNT, MOUNT)]).stdout == "data\n"
@@ -151,7 +152,7 @@ def test_group_of_standard_resources_starts_and_stops_in_order(node, loopdev):
     # IPsrcaddr first (it restores the default route before its source address goes),
     # then the address, then the rest right to left
     assert stopped == ["IPsrcaddr", "Filesystem", "MailTo", "Delay"], out["log"]
-    assert out["log"].index("removed %s/24/eth0" % VIP) < out["log"].index(
+    assert out["log"].index("removed %s/24/eth0:7" % VIP) < out["log"].index(
         [m for m in out["log"] if m.startswith("Running ") and "Filesystem" in m][0])
     assert not mounted(node)
     assert "src %s" % VIP not in default_route(node) and "default via" in default_route(node)
