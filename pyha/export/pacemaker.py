@@ -137,7 +137,7 @@ def export(directory=paths.HA_DIR, output=None, no_fencing=False, corosync=3, no
                           "with stonith-enabled=false (dangerous: a node that only lost the cluster links keeps "
                           "its resources, and shared data can be corrupted)" % hacf_path)
     cluster = pacemaker_model.build(settings, hares, host or host_facts(settings), node_addrs=node_addrs,
-                                    fence_lines=fence_lines, fence_delay=fence_delay)
+                                    fence_lines=fence_lines, fence_delay=fence_delay, monitors=extra.get("monitor"))
     if not cluster.fencing:
         cluster.say(pacemaker_model.WARN, "no fence device exported: stonith-enabled=false; a partitioned pair "
                     "can run its resources on both nodes%s" % ("" if no_fencing else " (add the devices by hand, "

@@ -29,6 +29,8 @@ def _primitive(parent, prim):
     el = ET.SubElement(parent, "primitive", attrs)
     if prim.params:
         _nvpairs(el, "instance_attributes", prim.id + "-instance_attributes", prim.params)
+    if prim.meta:
+        _nvpairs(el, "meta_attributes", prim.id + "-meta_attributes", prim.meta)
     ops = ET.SubElement(el, "operations")
     interval, timeout = prim.monitor
     ET.SubElement(ops, "op", id="%s-monitor-%s" % (prim.id, interval), name="monitor", interval=interval,

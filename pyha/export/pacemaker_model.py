@@ -54,7 +54,7 @@ class HostFacts(object):
 
 
 class Primitive(object):
-    __slots__ = ("id", "cls", "provider", "type", "params", "token", "monitor")
+    __slots__ = ("id", "cls", "provider", "type", "params", "token", "monitor", "meta")
 
     def __init__(self, id, cls, type, params=None, provider=None, token=None, monitor=None):
         # type: (str, str, str, Optional[List[Tuple[str, str]]], Optional[str], Optional[str], Optional[Tuple[str, str]]) -> None
@@ -65,6 +65,7 @@ class Primitive(object):
         self.params = params or []
         self.token = token
         self.monitor = monitor or ("10s", "20s")  # (interval, timeout)
+        self.meta = []  # type: List[Tuple[str, str]]
 
     @property
     def agent(self):
@@ -382,8 +383,38 @@ def _fence_lines(fence_lines, cluster, taken):
                     % (line.node, line.agent, agent, dev.id, line.node))
 
 
-def build(settings, haresources, host, node_addrs=None, fence_lines=(), fence_delay=None):
-    # type: (object, object, HostFacts, Optional[Dict[str, List[str]]], Sequence, Optional[float]) -> Cluster
+def _seconds(ms):
+    # type: (int) -> str
+    return "%gs" % (ms / 1000.0)
+
+
+def _monitors(monitors, cluster):
+    # type: (Sequence, Cluster) -> None
+    """pyha.cf `monitor` lines -> the primitive's monitor operation (interval, timeout)
+    and its failure policy: `restarts` restarts in place within `window`, then the group
+    moves = migration-threshold restarts+1 with failure-timeout window.  A url= check has
+    no equivalent for an lsb:/systemd: resource: reported."""
+    prims = [p for g in cluster.groups for p in g.primitives]
+    for mon in monitors:
+        found = [p for p in prims if p.token == mon.resource or (p.token or "").split("::")[0] == mon.resource]
+        if not found:
+            cluster.say(NOT_MAPPED, "pyha.cf `monitor %s`: its resource was not exported" % mon.resource)
+            continue
+        for prim in found:
+            prim.monitor = (_seconds(mon.interval_ms), _seconds(mon.timeout_ms))
+            prim.meta = [("migration-threshold", str(mon.restarts + 1)),
+                         ("failure-timeout", _seconds(mon.window_ms))]
+            cluster.say(MAPPED, "pyha.cf `monitor %s` -> %s: monitor every %s (timeout %s), migration-threshold %d, "
+                        "failure-timeout %s" % (mon.resource, prim.id, prim.monitor[0], prim.monitor[1],
+                                                mon.restarts + 1, _seconds(mon.window_ms)))
+            if mon.url:
+                cluster.say(WARN, "pyha.cf `monitor %s url=%s`: %s has no HTTP check; Pacemaker checks only its "
+                            "status (for nginx, ocf:heartbeat:nginx with status10url does both)"
+                            % (mon.resource, mon.url, prim.agent))
+
+
+def build(settings, haresources, host, node_addrs=None, fence_lines=(), fence_delay=None, monitors=()):
+    # type: (object, object, HostFacts, Optional[Dict[str, List[str]]], Sequence, Optional[float], Sequence) -> Cluster
     """The Cluster a heartbeat pair's configuration means.  `fence_lines`/`fence_delay`:
     pyha.cf's fencing lines (FenceLine values) and fence_delay (None when not set).
     Fencing is enabled when at least one fence device could be exported."""
@@ -419,6 +450,7 @@ def build(settings, haresources, host, node_addrs=None, fence_lines=(), fence_de
         cluster.groups.append(Group(gid, node, prims, g.lineno))
         cluster.say(MAPPED, "haresources line %s -> group %s (%s), preferring %s (score %s)" % (
             g.lineno, gid, ", ".join(p.id for p in prims), node, PREFERENCE_SCORE))
+    _monitors(monitors, cluster)
     hosts = [p.host for p in settings.ping_nodes if p.kind == "ping"]
     for pg in settings.ping_groups:
         hosts.extend(pg.hosts)

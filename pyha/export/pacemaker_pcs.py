@@ -25,6 +25,7 @@ def render(cluster):
     for g in cluster.groups:
         for prim in g.primitives:
             out.append(" ".join(["p", "resource", "create", quote(prim.id), quote(prim.agent)] + _params(prim.params)
+                                + (["meta"] + _params(prim.meta) if prim.meta else [])
                                 + ["op", "monitor", "interval=" + prim.monitor[0], "timeout=" + prim.monitor[1],
                                    "--group", quote(g.id)]))
         out.append("p constraint location %s prefers %s=%s" % (quote(g.id), quote(g.node), PREFERENCE_SCORE))

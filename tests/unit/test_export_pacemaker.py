@@ -366,3 +366,34 @@ def test_fence_agent_devices_pass_pcs_and_pacemaker(tmp_path):
         subprocess.check_call(["cibadmin", "--empty"], stdout=f)
     r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": pcs_cib})  # pcs checks the agent's parameters
     assert r.returncode == 0, r.stdout
+
+
+def test_monitor_lines_become_monitor_operations_and_a_failure_policy(tmp_path):
+    cluster, out = export_pyhacf(tmp_path, PYHACF_FENCE + "monitor nginx interval=3s timeout=7s restarts=2 "
+                                 "window=10min url=http://192.0.2.160/\n")
+    nginx = [p for g in cluster.groups for p in g.primitives if p.id == "nginx"][0]
+    assert nginx.monitor == ("3s", "7s")
+    assert nginx.meta == [("migration-threshold", "3"), ("failure-timeout", "600s")]
+    assert any("url=" in t and "no HTTP check" in t for k, t in cluster.report)
+    root = ET.parse(os.path.join(out, "cib.xml")).getroot()
+    op = root.find(".//primitive[@id='nginx']/operations/op")
+    assert (op.get("interval"), op.get("timeout")) == ("3s", "7s")
+    assert root.find(".//primitive[@id='nginx']/meta_attributes/nvpair[@name='migration-threshold']").get(
+        "value") == "3"
+
+
+@tools
+@pytest.mark.skipif(shutil.which("pcs") is None, reason="pcs not installed")
+def test_monitored_export_verifies_and_pcs_takes_it(tmp_path):
+    _, out = export_pyhacf(tmp_path, PYHACF_FENCE + "monitor nginx interval=3s restarts=2 window=10min\n")
+    cib = running(tmp_path, os.path.join(out, "cib.xml"))
+    r = run(["crm_verify", "-x", cib])
+    assert r.returncode == 0, r.stdout
+    pcs_cib = str(tmp_path / "pcs-cib.xml")
+    with open(pcs_cib, "w") as f:
+        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
+    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": pcs_cib})
+    assert r.returncode == 0, r.stdout
+    root = ET.parse(pcs_cib).getroot()
+    assert root.find(".//primitive[@id='nginx']/meta_attributes/nvpair[@name='migration-threshold']").get(
+        "value") == "3"
