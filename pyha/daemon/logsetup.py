@@ -31,7 +31,7 @@ import socket
 import stat
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 LOGGER = "pyha"
 DEV_LOG = "/dev/log"
@@ -49,6 +49,18 @@ def set_ident(name):
     if name not in IDENTS:
         raise ValueError("log ident must be one of %s, not %r" % (", ".join(IDENTS), name))
     _ident[0] = name
+
+
+def use_ident_of(pyhacf):
+    # type: (Any) -> None
+    """pyha.cf's `log_ident` for every line from now on (at start and on SIGHUP); the
+    default ident without a pyha.cf or without the directive."""
+    if pyhacf is None:
+        return
+    try:
+        set_ident(pyhacf.settings.get("log_ident"))
+    except (KeyError, ValueError):  # a pyha.cf evaluated without the directive
+        set_ident("pyha")
 
 
 def ident():

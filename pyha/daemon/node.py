@@ -26,11 +26,10 @@ from pyha import wire
 from pyha.wire import vocabulary
 from pyha.cluster import events as ev
 from pyha.cluster import manager_events as me
-from pyha.cluster.manager import ManagerConfig
-from pyha.cluster.membership import MembershipConfig
 from pyha.cluster.node_core import NodeCore
 from pyha.config.check import check_config
 from pyha.daemon import logsetup, statefiles
+from pyha.daemon.composition import CompositionError, core_config
 from pyha.daemon.control import ControlServer
 from pyha.daemon.logsetup import LOGGER, RateLimiter
 from pyha.daemon.reload import Reloader, keyring_of
@@ -141,44 +140,22 @@ class Daemon(object):
         self.peer_names = frozenset(n.lower() for n in cf.nodes if n.lower() != self.name)
         self.keyring = keyring_of(keys)
         self.pyhacf = report.pyhacf  # pyha's own settings; a SIGHUP swaps in a new frozen copy
-        self._apply_log_ident()
+        logsetup.use_ident_of(self.pyhacf)
         self.reloader = Reloader(self.loop, self.settings.ha_dir,
                                  lambda: (self.cf, self.haresources, self.authkeys), self._use_keys,
                                  lambda: self.pyhacf, self._use_pyhacf)
-        self.ping_targets = [p.host for p in cf.ping_nodes if p.kind == "ping"]
-        self.ping_groups = OrderedDict((g.name, list(g.hosts)) for g in cf.ping_groups)
-        media_names = []
-        for m in cf.media:
-            if m.dev not in media_names:
-                media_names.append(m.dev)
-        mconfig = MembershipConfig(
-            local=self.name, nodes=cf.nodes, media=media_names, ping_nodes=self.ping_targets,
-            ping_groups=self.ping_groups, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
-            warntime_ms=cf.warntime_ms, initdead_ms=cf.initdead_ms, deadping_ms=cf.deadping_ms,
-            max_rexmit_delay_ms=cf.max_rexmit_delay_ms)
-        self.inner_auth = cf.msgfmt != "netstring"
-        nodes = len(cf.nodes) + len(self.ping_targets) + len(self.ping_groups)
-        self.ttl = (cf.hopfudge if cf.hopfudge is not None else 1) + nodes
-        self.managing = bool(self.settings.manage_resources and self.haresources.groups)
-        if self.managing:
-            peers = [n for n in cf.nodes if n != self.name]
-            if len(peers) != 1:
-                raise StartupError("pyha manages resources for two-node clusters; ha.cf lists %d nodes (%s)"
-                                   % (len(cf.nodes), " ".join(cf.nodes)))
-            rconfig = ManagerConfig(
-                local=self.name, peer=peers[0], groups=self.haresources.groups,
-                auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
-                warntime_ms=cf.warntime_ms, ping_targets=list(self.ping_targets) + list(self.ping_groups))
-        else:
-            rconfig = None
-        # the composition the simulator drives too (tests/unit/clustersim.py)
-        self.core = NodeCore.build(mconfig, rconfig)
+        try:
+            cc = core_config(cf, self.haresources, self.name, self.settings.manage_resources)
+        except CompositionError as exc:
+            raise StartupError(str(exc))
+        self.ping_targets, self.ping_groups = cc.ping_targets, cc.ping_groups
+        self.ttl, self.inner_auth, self.managing = cc.ttl, cc.inner_auth, cc.managing
+        self.core = NodeCore.build(cc.membership, cc.manager)  # as the simulator composes it (clustersim.py)
         self.membership, self.manager = self.core.membership, self.core.manager
         self._inbox = []  # type: List[Any]  # inputs waiting for the core (never re-entered)
         self._feeding = False
         self.resources = None  # type: Any
-        self.monitors = None  # type: Any  # pyha.cf `monitor` lines (pyha/resources/health_watch.py)
-        self.notifier = None  # type: Any  # pyha.cf `notify PROGRAM` (pyha/resources/health_notify.py)
+        self.health = None  # type: Any  # pyha.cf `monitor` and `notify` (pyha/daemon/health_shell.py)
         self.linkwatch = None  # type: Any
         self._link_poll_at = 0.0
         self.realtime = "normal (not started by `pyha daemon`)"  # what make_realtime said
@@ -254,11 +231,9 @@ class Daemon(object):
                                            guardian=self.guardian, resource_d=resource_d)
             for problem in self.resources.problems:
                 log.error("%s", problem)
-            from pyha.config.pyhacf_monitor import monitors
-            from pyha.resources.health_watch import ServiceMonitors
-            self.monitors = ServiceMonitors(self.loop, self.resources.runner, self.haresources, resource_d)
-            self.monitors.configure(monitors(self.pyhacf.settings))
-            self._configure_notify()
+            from pyha.daemon.health_shell import HealthShell
+            self.health = HealthShell(self.loop, self.resources.runner, self.haresources, resource_d, self.name)
+            self.health.configure(self.pyhacf)
             if any(self.resources.ips.values()):
                 from pyha.resources.linkwatch import LinkWatch
                 try:
@@ -424,10 +399,8 @@ class Daemon(object):
                 self._leave()
             elif isinstance(action, me.TRANSITIONS):
                 # logged by the manager, kept by the core for `pyha status` (transitions)
-                if self.notifier is not None and isinstance(action, (me.GroupStateChanged, me.NodeStateChanged)):
-                    group = isinstance(action, me.GroupStateChanged)
-                    self.notifier.notify("group" if group else "node", action.group if group else action.node,
-                                         str(action.old), str(action.new), action.reason)
+                if self.health is not None:
+                    self.health.on_transition(action)
             elif self.resources is not None and self.resources.do(action):
                 pass
             elif isinstance(action, ev.PartitionHealed) and self.resources is not None:
@@ -435,8 +408,8 @@ class Daemon(object):
                 self.loop.call_later(0.5, lambda: self.resources.announce_held("partition healed"))
 
     def _on_resource_event(self, event):
-        if self.monitors is not None:
-            self.monitors.on_event(event)
+        if self.health is not None:
+            self.health.on_event(event)
         self._feed(event)
         self._arm_tick()
 
@@ -513,10 +486,9 @@ class Daemon(object):
             "dropped": dict(self.drops), "stopping": self._stopping, "scheduling": self.realtime,
         }
         if self.watchdog is not None:
-            snap["daemon"]["watchdog"] = {"device": self.watchdog.path, "timeout_s": self.watchdog.timeout,
-                                          "feeds": self.watchdog.feeds}
-        if self.monitors is not None:
-            snap["monitors"] = self.monitors.snapshot(now)
+            snap["daemon"]["watchdog"] = self.watchdog.snapshot()
+        if self.health is not None:
+            snap["monitors"] = self.health.snapshot(now)
         return snap
 
     # -- reload (SIGHUP): pyha/daemon/reload.py ----------------------------------------
@@ -529,31 +501,9 @@ class Daemon(object):
 
     def _use_pyhacf(self, pyhacf):
         self.pyhacf = pyhacf
-        self._apply_log_ident()
-        if self.monitors is not None:
-            from pyha.config.pyhacf_monitor import monitors
-            self.monitors.configure(monitors(pyhacf.settings))
-            self._configure_notify()
-
-    def _configure_notify(self):
-        """pyha.cf's `notify PROGRAM` runs on every group and peer state change (needs the
-        resource shell's process runner: a node without groups has none to report)."""
-        from pyha.config.pyhacf_monitor import notify_of
-        n = notify_of(self.pyhacf.settings) if self.pyhacf is not None else None
-        if n is None:
-            self.notifier = None
-        elif self.notifier is None or self.notifier.argv != list(n.argv):
-            from pyha.resources.health_notify import Notifier
-            self.notifier = Notifier(self.resources.runner, n.argv, self.name)
-
-    def _apply_log_ident(self):
-        """pyha.cf's `log_ident` for every line from now on (at start and on SIGHUP)."""
-        if self.pyhacf is None:
-            return
-        try:
-            logsetup.set_ident(self.pyhacf.settings.get("log_ident"))
-        except (KeyError, ValueError):  # a pyha.cf evaluated without the directive
-            logsetup.set_ident("pyha")
+        logsetup.use_ident_of(self.pyhacf)
+        if self.health is not None:
+            self.health.configure(pyhacf)
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):
@@ -590,8 +540,8 @@ class Daemon(object):
         if self.linkwatch is not None:
             self.loop.remove_reader(self.linkwatch)
             self.linkwatch.close()
-        if self.monitors is not None:
-            self.monitors.close()
+        if self.health is not None:
+            self.health.close()
         if self.resources is not None:
             self.resources.close()
         if self.guardian is not None:

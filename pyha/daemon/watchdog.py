@@ -47,6 +47,11 @@ class Watchdog(object):
             # a FIFO or pty stand-in in tests, or a driver with a fixed timeout
             self.set_timeout_error = exc.strerror
 
+    def snapshot(self):
+        # type: () -> dict
+        """What `pyha status` shows of the watchdog."""
+        return {"device": self.path, "timeout_s": self.timeout, "feeds": self.feeds}
+
     def feed(self):
         # type: () -> bool
         if self.fd is None:

@@ -1,0 +1,57 @@
+"""The daemon's side of service health: pyha.cf's `monitor` checks and `notify` program.
+
+One collaborator so the daemon only forwards to it: resource events (a check runs only
+while its group is held here), the manager's typed state changes (each group or peer
+change runs the notify program), a reload (new pyha.cf settings) and the status view.
+The checks and the program run as child processes through the resource shell's runner,
+never blocking the loop (pyha/resources/health_watch.py, health_notify.py).
+"""
+
+from typing import Any, Optional
+
+from pyha.cluster import manager_events as me
+
+
+class HealthShell(object):
+    def __init__(self, loop, runner, haresources, resource_d, node_name):
+        # type: (Any, Any, Any, str, str) -> None
+        from pyha.resources.health_watch import ServiceMonitors
+        self.runner = runner
+        self.node_name = node_name
+        self.monitors = ServiceMonitors(loop, runner, haresources, resource_d)
+        self.notifier = None  # type: Any  # pyha.cf `notify PROGRAM` (pyha/resources/health_notify.py)
+
+    def configure(self, pyhacf):
+        # type: (Optional[Any]) -> None
+        """At start and on SIGHUP: the monitor lines and the notify program in force."""
+        from pyha.config.pyhacf_monitor import monitors, notify_of
+        if pyhacf is None:
+            return
+        self.monitors.configure(monitors(pyhacf.settings))
+        n = notify_of(pyhacf.settings)
+        if n is None:
+            self.notifier = None
+        elif self.notifier is None or self.notifier.argv != list(n.argv):
+            from pyha.resources.health_notify import Notifier
+            self.notifier = Notifier(self.runner, n.argv, self.node_name)
+
+    def on_event(self, event):
+        # type: (Any) -> None
+        self.monitors.on_event(event)
+
+    def on_transition(self, action):
+        # type: (Any) -> None
+        """A group or peer state change runs the notify program (other changes do not)."""
+        if self.notifier is None or not isinstance(action, (me.GroupStateChanged, me.NodeStateChanged)):
+            return
+        group = isinstance(action, me.GroupStateChanged)
+        self.notifier.notify("group" if group else "node", action.group if group else action.node,
+                             str(action.old), str(action.new), action.reason)
+
+    def snapshot(self, now):
+        # type: (float) -> Any
+        return self.monitors.snapshot(now)
+
+    def close(self):
+        # type: () -> None
+        self.monitors.close()
