@@ -145,17 +145,3 @@ def test_mixed_pyha_starts_beside_a_starting_genuine_node():
     c.say(3.6, "hbnode2", res("none", "0"))
     c.run_until(6)
     assert said(c, "hbnode1") == [INITMSG + " (T_RESOURCES(us))"]
-
-
-def test_a_node_without_groups_joining_a_holder_of_all_gets_the_empty_failback():
-    # CTS found this: ha2 prefers nothing; once it died, ha1 reports rsc_hold=all (its
-    # mach_down took ha2's empty share).  heartbeat's holder still hands that share back
-    # (PerformAutoFailback looks at the foreign bit, not at how many groups it covers),
-    # and the joiner logs the line when that standby acquisition is done.
-    c = Cluster()
-    c.crash(30, "ha2")
-    c.restart(50, "ha2")
-    c.run_until(70)
-    assert c.holders() == {"ha1"}
-    assert said(c, "ha2") == [INITMSG + " (auto_failback)"]
-    assert said(c, "ha1") == [INITMSG + " (T_RESOURCES(us))"]

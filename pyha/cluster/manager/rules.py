@@ -195,13 +195,9 @@ def _failback(m, now):
     if not (m._failback_needed and peer.stable):
         return None
     theirs = [g for g in m._groups.values() if g.node == m.peer and g.state in _RUNNING_STATES]
-    if not theirs and (m._keys({m.peer}) or m.peer not in m._reported_cats()):
+    if not theirs:
         m._failback_needed = False
         return None
-    # A peer without groups of its own whose (empty) share we report holding gets it back
-    # too: heartbeat's PerformAutoFailback tests the foreign bit, not the groups behind
-    # it, and its joiner completes its start-up ("Initial resource acquisition complete
-    # (auto_failback)") only when that standby acquisition is done.
     if m.config.ping_targets and peer.ping is not None and peer.ping < m._my_ping():
         return None  # it would hand them straight back; wait for its ping count to recover
     if m._peer_link_down(theirs):
