@@ -21,6 +21,8 @@ import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from pyha.resources.ocf_map import heartbeat_to_ocf  # the table pyha runs them with (issue 13)
+
 MAPPED = "mapped"
 WARN = "warning"
 NOT_MAPPED = "not mapped"
@@ -173,21 +175,13 @@ def _standard_primitive(res, rid, host):
     """heartbeat's standard resource names -> their OCF agents, with heartbeat's
     positional-argument mapping (pyha.resources' table, the one pyha runs them with)."""
     try:
-        from pyha.resources import ocf_map  # issue 13: heartbeat's resource.d names over resource-agents
-    except ImportError:
-        return None
-    mapping = getattr(ocf_map, "heartbeat_to_ocf", None)
-    if mapping is None:
-        return None
-    try:
-        found = mapping(res.script, list(res.args))
-    except (ValueError, KeyError):
+        found = heartbeat_to_ocf(res.script, list(res.args))
+    except ValueError:  # arguments heartbeat's wrapper would refuse (config check says so)
         return None
     if not found:
         return None
     agent, params = found
-    return Primitive(rid, "ocf", agent, list(params.items()) if hasattr(params, "items") else list(params),
-                     provider="heartbeat", token=res.token)
+    return Primitive(rid, "ocf", agent, list(params.items()), provider="heartbeat", token=res.token)
 
 
 def _primitive(res, taken, host, cluster):

@@ -173,6 +173,16 @@ def ping(cib, node, value):
     assert r.returncode == 0, r.stdout
 
 
+def apply_pcs_script(tmp_path, out):
+    """Run the exported pcs.sh against an empty CIB file (offline); the file's path."""
+    cib = str(tmp_path / "pcs-cib.xml")
+    with open(cib, "w") as f:
+        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
+    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": cib})
+    assert r.returncode == 0, r.stdout
+    return cib
+
+
 def running(tmp_path, cib):
     up = simulate(cib, str(tmp_path / "up.xml"), "-q", "1", "-u", "ha1", "-u", "ha2")
     ping(up, "ha1", 1000)
@@ -227,11 +237,7 @@ def test_preferred_node_returns_failback_only_with_auto_failback_on(tmp_path, af
 @pytest.mark.skipif(shutil.which("pcs") is None, reason="pcs not installed")
 def test_pcs_script_builds_the_same_configuration(tmp_path):
     _, out = export(tmp_path)
-    cib = str(tmp_path / "pcs-cib.xml")
-    with open(cib, "w") as f:
-        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
-    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": cib})
-    assert r.returncode == 0, r.stdout
+    cib = apply_pcs_script(tmp_path, out)
     at = where(running(tmp_path, cib))
     assert at["ip-192.0.2.160"] == ["ha1"] and at["nginx"] == ["ha1"] and at["ip-192.0.2.161"] == ["ha2"]
 
@@ -304,11 +310,7 @@ def test_fenced_export_verifies_and_a_failed_node_is_fenced_by_the_other(tmp_pat
 @pytest.mark.skipif(shutil.which("pcs") is None, reason="pcs not installed")
 def test_pcs_script_with_fence_devices_runs(tmp_path):
     _, out = export_fenced(tmp_path)
-    cib = str(tmp_path / "pcs-cib.xml")
-    with open(cib, "w") as f:
-        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
-    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": cib})
-    assert r.returncode == 0, r.stdout
+    cib = apply_pcs_script(tmp_path, out)
     at = where(running(tmp_path, cib))
     assert at["fence-ha2"] == ["ha1"] and at["fence-ha1"] == ["ha2"]
 
@@ -361,11 +363,7 @@ def test_fence_agent_devices_pass_pcs_and_pacemaker(tmp_path):
     assert r.returncode == 0, r.stdout
     at = where(cib)
     assert at["fence-ha2"] == ["ha1"] and at["fence-ha1"] == ["ha2"]
-    pcs_cib = str(tmp_path / "pcs-cib.xml")
-    with open(pcs_cib, "w") as f:
-        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
-    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": pcs_cib})  # pcs checks the agent's parameters
-    assert r.returncode == 0, r.stdout
+    pcs_cib = apply_pcs_script(tmp_path, out)  # pcs checks the agent's parameters
 
 
 def test_monitor_lines_become_monitor_operations_and_a_failure_policy(tmp_path):
@@ -389,11 +387,7 @@ def test_monitored_export_verifies_and_pcs_takes_it(tmp_path):
     cib = running(tmp_path, os.path.join(out, "cib.xml"))
     r = run(["crm_verify", "-x", cib])
     assert r.returncode == 0, r.stdout
-    pcs_cib = str(tmp_path / "pcs-cib.xml")
-    with open(pcs_cib, "w") as f:
-        subprocess.check_call(["cibadmin", "--empty"], stdout=f)
-    r = run(["sh", os.path.join(out, "pcs.sh")], env={"CIB": pcs_cib})
-    assert r.returncode == 0, r.stdout
+    pcs_cib = apply_pcs_script(tmp_path, out)
     root = ET.parse(pcs_cib).getroot()
     assert root.find(".//primitive[@id='nginx']/meta_attributes/nvpair[@name='migration-threshold']").get(
         "value") == "3"
