@@ -90,6 +90,8 @@ def format_transition(t):
     # type: (Dict[str, Any]) -> str
     """One typed state change (pyha.cluster.manager_events.TRANSITIONS) as a line."""
     what = {"PhaseChanged": "phase", "StandbyStateChanged": "standby"}.get(t.get("kind"))
+    if t.get("kind") == "FenceStateChanged":
+        what = "fencing of %s" % t.get("node")
     if what is None:
         what = "group %s" % t["group"] if "group" in t else "node %s" % t.get("node")
     ago = t.get("ago_s")
@@ -130,6 +132,13 @@ def format_status(st):
             lines.append("  group %-28s %-9s (prefers %s)" % (key, g.get("state"), g.get("preferred")))
             if g.get("reason"):
                 lines.append("    why: %s" % g["reason"])
+    fence = res.get("fencing") or {}
+    if fence.get("device"):
+        lines.append("  fencing %s with %s: %s%s" % (res.get("peer"), fence["device"], fence.get("state"),
+                                                  " (%s)" % fence["reason"] if fence.get("reason") else ""))
+    check = st.get("fence_device") or {}
+    if check.get("device"):
+        lines.append("  fence device check: %s" % check.get("summary"))
     for name, m in (st.get("monitors") or {}).items():
         seen = ("not checked yet" if m.get("ok") is None else
                 "%s %s ago: %s" % ("ok" if m["ok"] else "FAILED", _ms((m.get("age_s") or 0) * 1000), m.get("detail")))

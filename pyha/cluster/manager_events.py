@@ -6,8 +6,8 @@ come from `pyha.cluster.events` and are shared with the membership machine; this
 adds only what is specific to resource groups: results of group operations run by the
 shell, the VIP witness (ARP probes of a group's service address), operator commands, and
 the actions `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult` and
-`ShutdownComplete`, and the typed state changes (`PhaseChanged`, `GroupStateChanged`,
-`StandbyStateChanged`, `NodeStateChanged`: Supervisor's idea of an event per transition,
+`ShutdownComplete`, fencing's `FencePeer` and its answer `Fenced`, and the typed state changes (`PhaseChanged`, `GroupStateChanged`,
+`StandbyStateChanged`, `NodeStateChanged`, `FenceStateChanged`: Supervisor's idea of an event per transition,
 so a shell can record them or run a notify program without parsing log lines).  Like events.py these are plain value objects comparing by value, with
 `to_dict()` for JSON.
 
@@ -109,8 +109,18 @@ class Shutdown(_Value):
     _defaults = {"reason": "operator asked for a graceful stop"}
 
 
+# --- inputs from the shell: fencing (issue 15) -------------------------------------------
+
+class Fenced(_Value):
+    """The fence call for `node` ended: `ok` the device did it (the node is off or was
+    reset), else `detail` says why not (the device's exit code and last line)."""
+    __slots__ = ("node", "ok", "detail")
+    _fields = __slots__
+    _defaults = {"detail": ""}
+
+
 INPUTS = (GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
-          VipFree, VipAnswered, VipConflict, VipLink, Standby, Takeover, Shutdown)
+          VipFree, VipAnswered, VipConflict, VipLink, Standby, Takeover, Shutdown, Fenced)
 
 
 # --- outputs: what the shell should do ------------------------------------------------
@@ -151,7 +161,14 @@ class ShutdownComplete(_Value):
     _fields = __slots__
 
 
-ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete)
+class FencePeer(_Value):
+    """Fence `node` now with the one device configured for it (the shell chooses reboot or
+    off as configured) and answer `Fenced`; nothing is taken over until it succeeds."""
+    __slots__ = ("node", "reason")
+    _fields = __slots__
+
+
+ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete, FencePeer)
 
 
 # --- outputs: state changes (one per transition; the shell may record or ignore them) ---
@@ -180,4 +197,10 @@ class NodeStateChanged(_Value):
     _fields = __slots__
 
 
-TRANSITIONS = (PhaseChanged, GroupStateChanged, StandbyStateChanged, NodeStateChanged)
+class FenceStateChanged(_Value):
+    """The fencing of the peer `node` moved (idle, delaying, fencing, failed, fenced)."""
+    __slots__ = ("node", "old", "new", "reason")
+    _fields = __slots__
+
+
+TRANSITIONS = (PhaseChanged, GroupStateChanged, StandbyStateChanged, NodeStateChanged, FenceStateChanged)

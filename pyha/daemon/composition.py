@@ -8,7 +8,7 @@ Pure: no I/O, no clock.
 """
 
 from collections import OrderedDict, namedtuple
-from typing import Any
+from typing import Any, Dict, Optional
 
 from pyha.cluster.manager import ManagerConfig
 from pyha.cluster.membership import MembershipConfig
@@ -24,9 +24,27 @@ class CompositionError(ValueError):
     """The configuration cannot make a node core (the message says why)."""
 
 
-def core_config(cf, haresources, name, manage_resources=True):
-    # type: (Any, Any, str, bool) -> CoreConfig
-    """`cf`: ha.cf's settings (HaCf), `haresources`: the parsed file, `name`: this node."""
+def fence_options(fencing, local, peer, preferred):
+    # type: (Any, str, str, Optional[str]) -> Dict[str, Any]
+    """The manager's fencing settings (`ManagerConfig.fence_device`, `fence_delay_ms`) from a
+    `pyha.fencing.devices.FenceConfig`: the device `local` would use on `peer` (none: {},
+    the manager then behaves as heartbeat without a STONITH device) and how long to wait
+    before using it (`FenceConfig.delay_for`: `fence_delay` when the peer is the
+    preferred node, the first node of haresources, so that the preferred node fences first)."""
+    if fencing is None or fencing.empty:
+        return {}
+    choice = fencing.device_for(peer, local)
+    if choice.device is None:
+        return {}
+    delay = fencing.delay_for(choice.device, peer, preferred)
+    return {"fence_device": "%s (%s)" % (choice.device.name, choice.device.where()),
+            "fence_delay_ms": int(round(max(0.0, delay) * 1000))}
+
+
+def core_config(cf, haresources, name, manage_resources=True, fencing=None):
+    # type: (Any, Any, str, bool, Any) -> CoreConfig
+    """`cf`: ha.cf's settings (HaCf), `haresources`: the parsed file, `name`: this node,
+    `fencing`: the FenceConfig of ha.cf's stonith and pyha.cf's fence lines (None: none)."""
     ping_targets = [p.host for p in cf.ping_nodes if p.kind == "ping"]
     ping_groups = OrderedDict((g.name, list(g.hosts)) for g in cf.ping_groups)
     media_names = []
@@ -47,8 +65,10 @@ def core_config(cf, haresources, name, manage_resources=True):
         if len(peers) != 1:
             raise CompositionError("pyha manages resources for two-node clusters; ha.cf lists %d nodes (%s)"
                                    % (len(cf.nodes), " ".join(cf.nodes)))
+        preferred = haresources.groups[0].node if haresources.groups else None
         manager = ManagerConfig(
             local=name, peer=peers[0], groups=haresources.groups,
             auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,
-            warntime_ms=cf.warntime_ms, ping_targets=list(ping_targets) + list(ping_groups))
+            warntime_ms=cf.warntime_ms, ping_targets=list(ping_targets) + list(ping_groups),
+            **fence_options(fencing, name, peers[0], preferred))
     return CoreConfig(membership, manager, ping_targets, ping_groups, ttl, cf.msgfmt != "netstring", managing)

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from pyha.cluster.events import Deliver, Heard, Log, PingReply, Retransmit, Send, Tick
 from pyha.cluster.manager import Manager, ManagerConfig
 from pyha.cluster.manager_events import (
-    INPUTS, Acquire, AnnounceVip, GroupAcquired, GroupAcquireFailed, GroupReleased,
+    INPUTS, Acquire, AnnounceVip, FencePeer, Fenced, GroupAcquired, GroupAcquireFailed, GroupReleased,
     GroupReleaseFailed, ProbeVip, Release, Shutdown, ShutdownComplete, VipAnswered, VipConflict,
     VipFree, VipLink,
 )
@@ -70,6 +70,8 @@ class World(object):
         self.duplicates = []       # [start, end or None, key, holders]
         self._open = {}            # key -> index into duplicates
         self.dark = set()          # nodes whose service interface has no carrier
+        self.power_off = None      # fn(when, fencer, target): a fence device switches a node off
+        self.fenced = []           # (time, fencer, target) of every successful fence
 
     def holders(self, key):
         return set(self.running[key])
@@ -145,7 +147,7 @@ class FakeShell(object):
     """Runs group operations for one node after fixed delays; may fail on purpose."""
 
     def __init__(self, node, world, acquire_s=0.5, release_s=0.3, probe_s=0.05,
-                 fail_start=(), fail_stop=()):
+                 fail_start=(), fail_stop=(), fence_s=1.0, fence_ok=True):
         self.node = node
         self.world = world
         self.acquire_s = acquire_s
@@ -153,6 +155,8 @@ class FakeShell(object):
         self.probe_s = probe_s
         self.fail_start = set(fail_start)   # keys whose next starts fail
         self.fail_stop = set(fail_stop)     # keys whose stops fail
+        self.fence_s = fence_s              # how long a fence call takes
+        self.fence_ok = fence_ok            # False: the device fails (a broken BMC); may be changed
         self.ops = []                       # heap of (due, order, kind, payload)
         self._order = 0
         self.probes = []                    # (time, keys) of every ProbeVip
@@ -182,6 +186,12 @@ class FakeShell(object):
             self.probes.append((now, tuple(action.groups)))
             for key in action.groups:
                 self._push(now + self.probe_s, "probe", key)
+        elif isinstance(action, FencePeer):
+            # The BMC acts whatever happens to the caller meanwhile (two nodes fencing each
+            # other at once both go off); the answer reaches only a caller still running.
+            if self.fence_ok:
+                self.world.power_off(now + self.fence_s, self.node, action.node)
+            self._push(now + self.fence_s, "fence", (action.node, self.fence_ok))
 
     def next_due(self):
         return self.ops[0][0] if self.ops else INF
@@ -208,6 +218,15 @@ class FakeShell(object):
                     out.append(GroupReleased(key))
             elif kind == "probe":
                 out.append(self.world.probe(self.node, key))
+            elif kind == "fence":
+                # A fence device of the lab's kind: success has powered the target off (its
+                # resources stopped with it); failure is fence_ipmilan's exit 1.
+                target, ok = key
+                if ok:
+                    out.append(Fenced(target, True, "fence_ipmilan off: Success: Powered OFF"))
+                else:
+                    out.append(Fenced(target, False, "fence_ipmilan exit 1: Failed: Unable to obtain correct plug "
+                                                     "status"))
         return out
 
 
@@ -236,7 +255,7 @@ class NodeStack(object):
         step = self.core.handle(event, now)
         for action in step.actions:
             self.log.append((now, action))
-            if isinstance(action, (Acquire, Release, ProbeVip, AnnounceVip)):
+            if isinstance(action, (Acquire, Release, ProbeVip, AnnounceVip, FencePeer)):
                 self.shell.take(now, action)
             elif isinstance(action, ShutdownComplete):
                 self.exit_at = now + self.exit_after_s
@@ -308,7 +327,8 @@ class Cluster(object):
     def __init__(self, groups=(("192.0.2.100/24/eth0", "ha1", True),), nodes=("ha1", "ha2"),
                  seed=0, keepalive_ms=1000, deadtime_ms=6000, warntime_ms=3000, initdead_ms=12000,
                  auto_failback="on", ping=(), media=("eth0",), start_at=None, shell=None,
-                 delay=0.002, manager_opts=None, conflicts=True, genuine=(), exit_after_s=0.5):
+                 delay=0.002, manager_opts=None, conflicts=True, genuine=(), exit_after_s=0.5,
+                 node_opts=None):
         self.net = SimNet(seed)
         self.rng = random.Random(seed)
         for m in media:
@@ -323,11 +343,13 @@ class Cluster(object):
         self.ping = tuple(ping)
         self.media = tuple(media)
         self.manager_opts = dict(manager_opts or {})
+        self.node_opts = dict(node_opts or {})  # node -> manager options of that node only
         self.shell_opts = dict(shell or {})
         self.exit_after_s = exit_after_s
         self.genuine = set(genuine)
         rconf = self.rconfig(self.nodes[0])
         self.world = World(rconf.groups, conflicts=conflicts)
+        self.world.power_off = self._power_off
         self.stacks = OrderedDict()
         self.scripted = OrderedDict()
         self._hg = {}
@@ -346,6 +368,7 @@ class Cluster(object):
     def rconfig(self, name):
         peer = [n for n in self.nodes if n != name][0]
         opts = dict(self.manager_opts)
+        opts.update(self.node_opts.get(name, {}))
         opts.setdefault("ping_targets", self.ping)
         return ManagerConfig(name, peer, self.group_specs, auto_failback=self.auto_failback,
                              keepalive_ms=self.timing["keepalive_ms"], deadtime_ms=self.timing["deadtime_ms"],
@@ -415,6 +438,16 @@ class Cluster(object):
                 self.stacks[node].shell.ops = []
             if resources == "released":
                 self.world.drop_node(net.now, node)
+        self.net.at(when, doit)
+
+    def _power_off(self, when, fencer, node):
+        """At `when` a fence device switches `node` off: the daemon and its resources are gone."""
+        def doit(net):
+            self.world.fenced.append((net.now, fencer, node))
+            net.kill(node)
+            if node in self.stacks:
+                self.stacks[node].shell.ops = []
+            self.world.drop_node(net.now, node)
         self.net.at(when, doit)
 
     def restart(self, when, node):

@@ -23,6 +23,7 @@ The package, one job a module:
   peer.py      membership's word on the peer; routing of the peer's messages
   standby.py   the standby exchange and hb_takeover
   legacy.py    LegacyFailback: auto_failback legacy (ip-request)
+  fence.py     FenceGate: a dead peer that may hold resources is fenced before a takeover
   compat.py    RscWords (rsc_hold words); heartbeat's ipfail and pyha's peer words
   witness.py   the VIP witness: probes, answers, conflicts, carrier
   timing.py    ProbeTiming: when to probe, how long an address must stay free
@@ -32,7 +33,7 @@ The package, one job a module:
   commands.py  operator commands
   view.py      the snapshot for `pyha status`
 Manager is composed of mixins where the handlers share its state, owns collaborators where
-a job's state is its own (ProbeTiming, RscWords, InitialAcquisition, LegacyFailback; core.py
+a job's state is its own (ProbeTiming, RscWords, InitialAcquisition, LegacyFailback, FenceGate; core.py
 says which and why), and calls rules and view, plain functions of the Manager.
 
 What this package must never do: open sockets, read a clock, start processes or threads,

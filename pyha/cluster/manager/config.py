@@ -69,8 +69,9 @@ class ManagerConfig(object):
                  rqst_delay_ms=10000, standby_timeout_ms=10000,
                  standby_resource_timeout_ms=3600000, probe_interval_ms=None,
                  claim_delay_ms=None, ping_giveup_delay_ms=2000, release_retry_ms=30000,
-                 probe_on_handover=False, standby_grace_ms=3000, history=20):
-        # type: (str, str, Iterable[Any], str, int, int, Optional[int], Iterable[str], int, int, int, Optional[int], Optional[int], int, int, bool, int, int) -> None
+                 probe_on_handover=False, standby_grace_ms=3000, history=20,
+                 fence_device=None, fence_delay_ms=0, fence_retry_ms=5000):
+        # type: (str, str, Iterable[Any], str, int, int, Optional[int], Iterable[str], int, int, int, Optional[int], Optional[int], int, int, bool, int, int, Optional[str], int, int) -> None
         if not isinstance(local, str) or not local.strip():
             raise ValueError("local node name is empty")
         if not isinstance(peer, str) or not peer.strip():
@@ -112,6 +113,17 @@ class ManagerConfig(object):
         # immediate refusal, which loses requests that overtook an isstable=1 report).
         self.standby_grace_ms = _positive_ms(standby_grace_ms, "standby_grace_ms")
         self.history = max(1, int(history))
+        # Fencing (fence.py): the device that fences the peer, as people read it ("fence_ipmilan
+        # (pyha.cf:3)"; None: no device, heartbeat's "No STONITH device configured"), how
+        # long to wait before fencing it (0 on the preferred node: it fences first) and
+        # how long between failed attempts (heartbeat: 5 s).
+        if fence_device is not None and (not isinstance(fence_device, str) or not fence_device.strip()):
+            raise ValueError("fence_device must be a non-empty description or None, not %r" % (fence_device,))
+        self.fence_device = fence_device
+        if isinstance(fence_delay_ms, bool) or not isinstance(fence_delay_ms, int) or fence_delay_ms < 0:
+            raise ValueError("fence_delay_ms must be a non-negative integer of milliseconds, not %r" % (fence_delay_ms,))
+        self.fence_delay_ms = fence_delay_ms
+        self.fence_retry_ms = _positive_ms(fence_retry_ms, "fence_retry_ms")
 
     @property
     def nice_failback(self):
@@ -130,7 +142,8 @@ class ManagerConfig(object):
             "probe_interval_ms": self.probe_interval_ms, "claim_delay_ms": self.claim_delay_ms,
             "ping_giveup_delay_ms": self.ping_giveup_delay_ms,
             "release_retry_ms": self.release_retry_ms, "probe_on_handover": self.probe_on_handover,
-            "standby_grace_ms": self.standby_grace_ms,
+            "standby_grace_ms": self.standby_grace_ms, "fence_device": self.fence_device,
+            "fence_delay_ms": self.fence_delay_ms, "fence_retry_ms": self.fence_retry_ms,
         }
 
 

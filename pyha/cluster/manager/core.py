@@ -15,7 +15,7 @@ would need most of the Manager: they are mixins, every field lives in `Manager._
 and the mixins hold none.  A job whose state is its own is an object the Manager owns,
 with a small interface: `ProbeTiming` (timing.py, the VIP witness's arithmetic),
 `RscWords` (compat.py, rsc_hold words), `InitialAcquisition` (initial.py, heartbeat's
-start line) and `LegacyFailback` (legacy.py, the ip-request exchange's bookkeeping; it
+start line), `FenceGate` (fence.py, fencing a dead peer before a takeover) and `LegacyFailback` (legacy.py, the ip-request exchange's bookkeeping; it
 acts through `_claim`, `_unclaim`, `_decide`, `_send`).  The rules ladder (rules.py) and
 the status view (view.py) are plain functions of the Manager.
 
@@ -34,6 +34,7 @@ from pyha.cluster.manager import rules, view
 from pyha.cluster.manager.commands import CommandsMixin
 from pyha.cluster.manager.compat import CompatMixin, RscWords
 from pyha.cluster.manager.config import ManagerConfig
+from pyha.cluster.manager.fence import FenceGate
 from pyha.cluster.manager.groups import GroupsMixin
 from pyha.cluster.manager.initial import InitialAcquisition
 from pyha.cluster.manager.legacy import LegacyFailback
@@ -50,7 +51,7 @@ from pyha.cluster.manager.timers import TimersMixin
 from pyha.cluster.manager.timing import ProbeTiming
 from pyha.cluster.manager.witness import WitnessMixin
 from pyha.cluster.manager_events import (
-    CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CommandResult, GroupAcquired, GroupAcquireFailed,
+    CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CommandResult, Fenced, GroupAcquired, GroupAcquireFailed,
     GroupReleased, GroupReleaseFailed, GroupStateChanged, PhaseChanged, Shutdown, Standby,
     StandbyStateChanged, Takeover, VipAnswered, VipConflict, VipFree, VipLink,
 )
@@ -72,6 +73,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         self._timing = ProbeTiming(config)  # the VIP witness's arithmetic
         self._initial = InitialAcquisition()  # heartbeat's "Initial resource acquisition complete"
         self._legacy = LegacyFailback(self)  # auto_failback legacy's ip-request exchange
+        self._fence = FenceGate(self)  # fencing a dead peer before any takeover (fence.py)
         self._groups = OrderedDict((g.key, _Group(g)) for g in config.groups)  # type: Dict[str, _Group]
         self._peer = _Peer(config.peer)
         self._rsc = RscWords(self.me, config.peer)  # rsc_hold words <-> categories
@@ -232,6 +234,9 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         if self._phase in (P_STOPPING, P_STOPPED):
             self._log(INFO, "not taking %s: shutting down" % self._fmt(self._keys(cats)))
             return []
+        if self._fence.blocking:
+            self._log(INFO, "not taking %s: %s" % (self._fmt(self._keys(cats, groups)), self._fence.waiting_for()))
+            return []
         cats = set(cats)
         if groups is None:
             self._cats |= cats
@@ -315,6 +320,9 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
     def _on_tick(self, ev, now):
         pass  # timers are handled in _progress
 
+    def _on_fenced(self, ev, now):
+        self._fence.on_fenced(ev, now)
+
     _HANDLERS = {
         CommUp: "_on_comm_up",
         NodeUp: "_on_node_up",
@@ -338,6 +346,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         Standby: "_on_standby_cmd",
         Takeover: "_on_takeover_cmd",
         Shutdown: "_on_shutdown",
+        Fenced: "_on_fenced",
         Tick: "_on_tick",
         LinkUp: None,
         LinkDead: None,
@@ -347,6 +356,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
 
     def _progress(self, now):
         self._timers(now)
+        self._fence.tick(now)
         for _ in range(8):
             self._retry_pending_me(now)
             changed = self._drive_groups(now)

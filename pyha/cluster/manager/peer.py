@@ -54,6 +54,7 @@ class PeerMixin(object):
     def _peer_back(self, why):
         """The peer speaks again after being dead: stop chasing groups we never got."""
         self._prewarn_until = None
+        self._fence.peer_back(why)
         peer = self._peer
         if peer.holds_at is None or peer.dead_at is None or peer.holds_at <= peer.dead_at:
             # What it said before it went silent may be stale; a report heard since (its
@@ -99,6 +100,8 @@ class PeerMixin(object):
             self._log(INFO, "%s is silent after its shutdown notice (%s)" % (self.peer, ev.reason))
             self._send_stonith("unneeded")
             return
+        if self._fence.peer_dead(ev.reason, now):
+            return  # fencing first (fence.py): it takes over once the device says the peer is off
         held = peer.holds
         self._send_stonith("unneeded" if held is not None and not held and not peer.leaving else "n_stnth")
         if self._phase in (P_STOPPING, P_STOPPED):

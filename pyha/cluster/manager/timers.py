@@ -86,6 +86,8 @@ class TimersMixin(object):
             cands.append(self._arb.ping_worse_since + self.config.ping_giveup_delay_ms / 1000.0)
             if self._arb.ping_next_try is not None:
                 cands.append(self._arb.ping_next_try)
+        if self._fence.next_deadline() is not None:
+            cands.append(self._fence.next_deadline())
         for g in self._groups.values():
             if g.state == G_STUCK and g.retry_at is not None:
                 cands.append(g.retry_at)

@@ -58,6 +58,7 @@ def snapshot(m):
         "failback_needed": m._failback_needed,
         "standby_request_waiting": ({"rsc_hold": m._me_pending[0], "until": m._me_pending[1],
                                      "why": m._me_pending[2]} if m._me_pending else None),
+        "fencing": m._fence.to_dict(),
         "last_decision": dict(m._last_decision) if m._last_decision else None,
         "decisions": [dict(d) for d in m._history],
     }

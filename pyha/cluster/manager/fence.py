@@ -1,0 +1,236 @@
+"""The fence gate: a dead peer that may hold resources is fenced before anything is taken over.
+
+Heartbeat 3 (hb_resource.c, spec/fencing.md): when the peer is declared dead and may hold
+resources, the node resets it through its STONITH device and takes over only after the
+reset succeeded; a failed reset is logged ("STONITH of NODE failed.  Retrying...") and
+retried every 5 s with no takeover meanwhile; with no device it logs "No STONITH device
+configured." and takes over; the result goes out as `t=stonith node=X result=...`.
+pyha does the same, and makes the wait visible:
+
+* When.  For every peer declared dead (membership's deadtime) that did not leave cleanly:
+  a peer that said `shutdone` is not fenced (`result=unneeded`, takeover at once, as
+  without a device).  Heartbeat also skips a peer heard to hold nothing; pyha does not:
+  when only the heartbeat links are cut, that peer is alive, declares us dead too and,
+  with a device of its own, fences us after its delay and takes everything over.  The
+  node that runs the service fencing first is what keeps it running (the race below),
+  and a peer is never safely idle when it may have been acquiring a group (isstable=0),
+  was leaving without `shutdone` or was in a standby exchange.  The decision says which.
+* With what.  `ManagerConfig.fence_device` says whether a device exists (the daemon knows
+  which, `pyha.fencing`); None keeps today's behaviour byte for byte: `n_stnth` or
+  `unneeded`, takeover at once.
+* Who first.  Before its first attempt the gate waits `fence_delay_ms` (the daemon gives
+  the non-preferred node `fence_delay`, the preferred node 0, `FenceConfig.delay_for`):
+  when a cut heartbeat link makes both nodes declare each other dead, the preferred node
+  fences first and the other is off before its own delay ends.
+* Until when.  `FencePeer(node, reason)` goes to the shell, which answers
+  `Fenced(node, ok, detail)`.  Success: `result=OK` on the wire, then the takeover.
+  Failure: `result=bad` (once per episode), the reason in the step and in `pyha status`
+  ("fencing ha2 failed: ...; retrying in 5 s; not taking over"), another attempt after
+  `fence_retry_ms`.  While the gate waits, `Manager._claim` refuses every claim (start-up,
+  operator takeover, rules), so no path takes a group around it.
+* The peer answers again.  Heartbeat's STONITH child does not look back: it resets the
+  node and the takeover follows, even if the node spoke meanwhile.  pyha is more careful
+  about a node that answered, since then nothing proves it is gone: heard again before a
+  call started (during the delay or between retries), the fencing is dropped and nothing
+  is taken over (the healed partition is resolved as any other).  A call already running
+  cannot be taken back (a BMC may be powering the node off): its result decides.
+  Success means the device put the node off or reset it, so the takeover goes ahead
+  (its resources stopped with it); failure ends the episode without retry or takeover.
+  A node fenced and not heard since needs no second fence when membership declares it
+  dead again (`result=OK`, takeover).
+
+A collaborator of `Manager` with its own state (core.py says why); it acts through the
+Manager's `_decide`, `_log`, `_send_stonith`, `_takeover` and `_out`.  Every change of its
+state goes through `_to`, which adds a `FenceStateChanged`.
+Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
+"""
+
+from typing import Any, Dict, Optional
+
+from pyha.cluster.events import DEBUG, ERROR, INFO, WARNING
+from pyha.cluster.manager.states import _EPS, P_STOPPED, P_STOPPING, SB_NONE
+from pyha.cluster.manager_events import FencePeer, FenceStateChanged
+
+F_IDLE = "idle"          # nothing to fence
+F_DELAYING = "delaying"  # fence_delay before the first attempt
+F_FENCING = "fencing"    # a call is running (FencePeer sent, Fenced awaited)
+F_FAILED = "failed"      # the last attempt failed; the next one is due at `due`
+F_FENCED = "fenced"      # the device did it: the peer is off (until it is heard again)
+FENCE_STATES = (F_IDLE, F_DELAYING, F_FENCING, F_FAILED, F_FENCED)
+_WAITING = (F_DELAYING, F_FENCING, F_FAILED)
+
+
+def why_fence(m):
+    # type: (Any) -> str
+    """Why the dead peer must be fenced, in a few words for the decision."""
+    peer = m._peer
+    if peer.holds is None:
+        return "it never said what it holds"
+    if m._keys(peer.holds):  # categories with groups (an empty category holds nothing)
+        return "it held %s" % m._fmt(m._keys(peer.holds))
+    if peer.running is not None and peer.running[0]:
+        return "it ran %s" % m._fmt(sorted(peer.running[0]))
+    if not peer.stable:
+        return "it was in flux (isstable=0) and may have been acquiring a group"
+    if peer.leaving:
+        return "it announced a shutdown but never said shutdone"
+    if m._sb.state != SB_NONE:
+        return "a standby exchange with it was under way"
+    return "it held nothing, but if only the links are cut it fences us after its delay"
+
+
+class FenceGate(object):
+    """Fencing of the one peer: when to ask, what came back, when to take over."""
+
+    def __init__(self, m):
+        # type: (Any) -> None
+        self._m = m
+        cfg = m.config
+        self.device = cfg.fence_device  # type: Optional[str]
+        self.delay_s = cfg.fence_delay_ms / 1000.0
+        self.retry_s = cfg.fence_retry_ms / 1000.0
+        self.state = F_IDLE
+        self.reason = None      # type: Optional[str]  # the last state change, and why
+        self.since = None       # type: Optional[float]
+        self.due = None         # type: Optional[float]  # delaying/failed: the next attempt
+        self.attempts = 0       # in this episode
+        self.last_error = None  # type: Optional[str]
+        self.answered = False   # the peer was heard while a call ran
+        self.death = None       # type: Optional[str]  # membership's reason, for the takeover
+        self.fenced_at = None   # type: Optional[float]  # success, not heard since
+
+    @property
+    def blocking(self):
+        # type: () -> bool
+        """Nothing may be claimed while this is True."""
+        return self.state in _WAITING
+
+    def waiting_for(self):
+        # type: () -> str
+        return "waiting for the fencing of %s (%s)" % (self._m.peer, self.state)
+
+    def _to(self, new, reason):
+        # type: (str, str) -> None
+        m = self._m
+        if new != self.state:
+            m._out.append(FenceStateChanged(m.peer, self.state, new, reason))
+            m._log(DEBUG, "fencing of %s: %s -> %s: %s" % (m.peer, self.state, new, reason))
+        self.state = new
+        self.reason = reason
+        self.since = m._now
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def peer_dead(self, why, now):
+        # type: (str, float) -> bool
+        """The peer was declared dead (not after shutdone).  True when the gate handles
+        it (fencing first); False: no device or nothing to protect, take over as before."""
+        m = self._m
+        if self.device is None or m._phase in (P_STOPPING, P_STOPPED):
+            return False
+        if self.blocking:
+            return True
+        if self.fenced_at is not None:
+            m._send_stonith("OK")
+            m._takeover("because %s (fenced at %.1f and silent since)" % (why, self.fenced_at), graceful=False)
+            return True
+        risk = why_fence(m)
+        self.death = why
+        self.attempts = 0
+        self.answered = False
+        self.last_error = None
+        if self.delay_s > 0:
+            self.due = now + self.delay_s
+            reason = "%s is dead (%s) and %s: fencing it with %s in %g s (fence_delay: the preferred node " \
+                     "fences first); not taking over until then" % (m.peer, why, risk, self.device, self.delay_s)
+            self._to(F_DELAYING, reason)
+            m._decide(reason, WARNING)
+        else:
+            self._call("%s is dead (%s) and %s: fencing it with %s before taking over" % (
+                m.peer, why, risk, self.device))
+        return True
+
+    def _call(self, reason):
+        # type: (str) -> None
+        m = self._m
+        self.attempts += 1
+        self.due = None
+        self._to(F_FENCING, reason)
+        m._out.append(FencePeer(m.peer, reason))
+        m._decide(reason, WARNING)
+
+    def peer_back(self, why):
+        # type: (str) -> None
+        """The peer is heard again (membership or its own messages)."""
+        m = self._m
+        self.fenced_at = None
+        if self.state in (F_DELAYING, F_FAILED):
+            reason = "%s answers again (%s) before it was fenced: no fencing and no takeover" % (m.peer, why)
+            self.due = None
+            self._to(F_IDLE, reason)
+            m._decide(reason, WARNING)
+        elif self.state == F_FENCING and not self.answered:
+            self.answered = True
+            m._log(WARNING, "%s answers again (%s) while the fence call runs: the device's result decides" % (
+                m.peer, why))
+
+    def on_fenced(self, ev, now):
+        # type: (Any, float) -> None
+        m = self._m
+        if not isinstance(ev.node, str) or ev.node.lower() != m.peer or self.state != F_FENCING:
+            m._log(WARNING, "fence result for %r ignored (fencing of %s is %s)" % (ev.node, m.peer, self.state))
+            return
+        detail = str(ev.detail or "").strip()
+        if ev.ok:
+            self.fenced_at = now
+            reason = "%s fenced by %s%s" % (m.peer, self.device, ": %s" % detail if detail else "")
+            self._to(F_FENCED, reason)
+            m._send_stonith("OK")
+            if m._phase in (P_STOPPING, P_STOPPED):
+                m._decide("%s; not taking over: we are shutting down" % reason)
+                return
+            m._takeover("because %s; %s" % (self.death, reason), graceful=False)
+            return
+        self.last_error = detail or "the device gave no reason"
+        if self.attempts == 1:
+            m._send_stonith("bad")
+        if self.answered or m._phase in (P_STOPPING, P_STOPPED):
+            why = "%s answered meanwhile" % m.peer if self.answered else "we are shutting down"
+            reason = "fencing %s failed: %s; %s: not retrying, not taking over" % (m.peer, self.last_error, why)
+            self._to(F_IDLE, reason)
+            m._decide(reason, ERROR)
+            return
+        self.due = now + self.retry_s
+        reason = "fencing %s failed: %s; retrying in %g s; not taking over (attempt %d)" % (
+            m.peer, self.last_error, self.retry_s, self.attempts)
+        self._to(F_FAILED, reason)
+        m._decide(reason, ERROR)
+
+    def tick(self, now):
+        # type: (float) -> None
+        if self.state not in (F_DELAYING, F_FAILED) or self.due is None:
+            return
+        m = self._m
+        if m._phase in (P_STOPPING, P_STOPPED):
+            self.due = None
+            self._to(F_IDLE, "fencing of %s dropped: we are shutting down" % m.peer)
+            m._log(INFO, self.reason or "")
+            return
+        if now < self.due - _EPS:
+            return
+        if self.state == F_DELAYING:
+            self._call("fence_delay over: fencing %s with %s before taking over" % (m.peer, self.device))
+        else:
+            self._call("fencing %s with %s again (attempt %d; last: %s)" % (
+                m.peer, self.device, self.attempts + 1, self.last_error))
+
+    def next_deadline(self):
+        # type: () -> Optional[float]
+        return self.due if self.state in (F_DELAYING, F_FAILED) else None
+
+    def to_dict(self):
+        # type: () -> Dict[str, Any]
+        return {"device": self.device, "state": self.state, "since": self.since, "reason": self.reason,
+                "attempts": self.attempts, "last_error": self.last_error, "next_attempt": self.next_deadline(),
+                "delay_s": self.delay_s, "retry_s": self.retry_s, "fenced_at": self.fenced_at,
+                "blocking_takeover": self.blocking}
