@@ -145,3 +145,39 @@ def test_mixed_pyha_starts_beside_a_starting_genuine_node():
     c.say(3.6, "hbnode2", res("none", "0"))
     c.run_until(6)
     assert said(c, "hbnode1") == [INITMSG + " (T_RESOURCES(us))"]
+
+
+def test_a_node_without_groups_joining_a_holder_of_all_gets_the_empty_failback():
+    # CTS found this: ha2 prefers nothing; once it died, ha1 reports rsc_hold=all (its
+    # mach_down took ha2's empty share).  heartbeat's holder still hands that share back
+    # (PerformAutoFailback looks at the foreign bit, not at how many groups it covers),
+    # and the joiner logs the line when that standby acquisition is done.
+    c = Cluster()
+    c.crash(30, "ha2")
+    c.restart(50, "ha2")
+    c.run_until(70)
+    assert c.holders() == {"ha1"}
+    assert said(c, "ha2") == [INITMSG + " (auto_failback)"]
+    assert said(c, "ha1") == [INITMSG + " (T_RESOURCES(us))"]
+    assert c.manager("ha1").snapshot(70)["standby"] is None
+    assert c.manager("ha2").snapshot(70)["standby"] is None
+
+
+def test_after_a_partition_heal_only_the_holder_of_the_peers_groups_fails_back():
+    # The heal race the empty failback once caused (CI, link-then-nic drill): the links are
+    # cut, then ha1's NIC goes dark, so ha2's witness finds the address free and takes it.
+    # After the heal ha2 gives ha1's group back, and ha1 must not start a crossing exchange
+    # for ha2's empty share (each side then ignored the other's `me` and the failback
+    # stalled with ha2 still holding the group).
+    c = Cluster()
+    c.run_until(20)
+    c.cut(20)
+    c.nic(22, "ha1", False)
+    c.nic(38, "ha1", True)
+    c.restore(40)
+    c.run_until(60)
+    assert c.holders() == {"ha1"}
+    for node in ("ha1", "ha2"):
+        texts = [a.text for _, a in c.stacks[node].log if isinstance(a, Log)]
+        assert not [t for t in texts if "Ignored standby message" in t], node
+        assert c.manager(node).snapshot(60)["standby"] is None

@@ -195,7 +195,7 @@ def _failback(m, now):
     if not (m._failback_needed and peer.stable):
         return None
     theirs = [g for g in m._groups.values() if g.node == m.peer and g.state in _RUNNING_STATES]
-    if not theirs:
+    if not theirs and not _empty_share_back(m):
         m._failback_needed = False
         return None
     if m.config.ping_targets and peer.ping is not None and peer.ping < m._my_ping():
@@ -208,6 +208,20 @@ def _failback(m, now):
     if not ok:
         m._decide("auto failback delayed: %s" % why, WARNING)
     return True
+
+
+def _empty_share_back(m):
+    """A peer without groups of its own that reports holding nothing, while we report
+    holding its (empty) share, gets that share back: heartbeat's PerformAutoFailback
+    tests the foreign bit, not the groups behind it, and a joining node completes its
+    start-up ("Initial resource acquisition complete (auto_failback)") only when that
+    standby acquisition is done (CTS found it).  Only when the peer holds nothing: after
+    a partition heal the peer reports what it took over (our groups), and its own
+    failback of them must be the only exchange (two crossing exchanges each ignore the
+    other's `me` and stall: simulator test of the heal race)."""
+    peer = m._peer
+    return (not m._keys({m.peer}) and peer.holds is not None and not peer.holds
+            and m.peer in m._reported_cats())
 
 
 def _orphans(m, now):
