@@ -310,6 +310,13 @@ class Membership(object):
             return
         if is_status:
             self._on_status(now, peer, medium, seq, fields, heal, restart, out)
+        elif peer.state == NODE_DEAD and not restart and not peer.gens.restarted:
+            # Sent before it died and read after we declared it dead (queued on a slow
+            # link, or behind our own stall): its word on what it holds is older than our
+            # takeover, and acting on it would hand its groups back to a dead node.  It is
+            # alive again only when a newer status heals it; then both sides report anew.
+            self._count("from_dead_node")
+            out.append(Log(INFO, "ignored %s from %s: declared dead, and no newer status since" % (t, peer.name)))
         elif t == words.T_SHUTDONE:
             peer.leaves(out)
         elif t == words.T_REQNODES:

@@ -35,6 +35,7 @@ COUNTERS = (
     "duplicate",            # same seq as the last one (e.g. second link)
     "old_duplicate",        # older, not missing: dropped
     "not_for_us",           # sequenced, tracked, but dest is another node
+    "from_dead_node",       # a non-status message of a node declared dead: not delivered
     "ns_not_for_us",        # NS_ type for another node: dropped
     "ns_ignored",           # NS_ type we have no use for
     "lost_packets",         # seqs recorded missing

@@ -130,6 +130,10 @@ class SimNet(object):
         """Deliver event_factory(now) to a node at `when` (e.g. a crafted Heard)."""
         self._push(when, ("inject", node_name, event_factory))
 
+    def deliver(self, when, dst, medium, wire):
+        """A packet arrives at `dst` at `when` whatever was sent since (held in a queue)."""
+        self._push(when, ("deliver", dst, medium, dict(wire)))
+
     def kill(self, name):
         """The node stops dead: no more sends, no more processing (like SIGKILL)."""
         self.nodes[name].alive = False

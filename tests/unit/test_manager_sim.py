@@ -550,3 +550,21 @@ def test_an_undone_generation_makes_the_manager_ask_what_the_peer_holds():
     c.run_until(55)
     assert c.holders() == {"ha2"}
     no_duplicates(c)
+
+
+def test_late_report_of_a_crashed_holder_does_not_take_the_group_from_the_survivor():
+    # Lab, kill drill: ha1's report "I hold my groups", sent just before its daemon was
+    # killed, was read by ha2 after ha2 had declared ha1 dead and taken over.  Delivered,
+    # it made ha2 release ("ha1 keeps them") and nobody served for 30 s.
+    c = Cluster()
+    c.run_until(20)
+    ha1 = c.net.nodes["ha1"]
+    report = dict([w for w in ha1.sent if w.get("t") == "resource"][-1])
+    report["seq"] = "%x" % (max(int(w["seq"], 16) for w in ha1.sent if "seq" in w) + 1)
+    c.crash(20, "ha1")
+    c.run_until(27)
+    assert c.holders() == {"ha2"}
+    c.net.deliver(27.5, "ha2", "eth0", report)   # in flight since before the crash
+    c.run_until(40)
+    assert c.holders() == {"ha2"}
+    assert c.manager("ha2").snapshot(40)["groups"][VIP]["state"] == "held"

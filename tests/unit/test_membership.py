@@ -704,3 +704,21 @@ def test_actions_compare_by_value_and_serialise():
     assert isinstance(m.handle(Tick(2.0)), list)
     with pytest.raises(TypeError):
         m.handle("nonsense")
+
+
+def test_a_dead_nodes_late_messages_are_not_delivered_until_a_status_heals_it():
+    # Lab (kill drill, fast timings): the peer's resource report, sent before its daemon
+    # was killed, was read after we had declared it dead; delivered, it made the manager
+    # hand the group back to the dead node (30 s outage until it restarted).
+    m = machine()
+    p = FakePeer("b", hg=100)
+    m.heard(p.status(1.0))
+    assert of(m.tick(7.001), "NodeDead")
+    out = m.heard(p.msg(7.2, "ip-request-resp", rsc_hold="all"))
+    assert of(out, "Deliver") == [] and m.node_state("b") == NODE_DEAD
+    assert m.counters["from_dead_node"] == 1
+    assert "ignored ip-request-resp from b: declared dead, and no newer status since" in logs(out)
+    out = m.heard(p.status(8.0))                      # alive after all: healed
+    assert of(out, "PartitionHealed")
+    out = m.heard(p.msg(8.1, "ip-request-resp", rsc_hold="all"))
+    assert [d.t for d in of(out, "Deliver")] == ["ip-request-resp"]
