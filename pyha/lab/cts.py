@@ -38,6 +38,10 @@ patches) and here:
   `kill -9` of the pid in pyha's pid file.
 * `logger` (CTS's check that remote logging works, after a failed test): the lab has no
   syslog, so the message is appended to the node's logfile, which the collector follows.
+* Split_brain's end, for pyha only: heartbeat restarts both nodes after a heal and CTS
+  waits for their "Initial resource acquisition complete"; pyha resolves the heal in
+  place (no restart, no outage) and CTS waits for each node's "Partition with <peer>
+  resolved" instead (`HEAL_END`, the driver's patch 12).
 
 A failing run keeps its directory (collected log, CTS's output, the configuration it
 used) under /var/tmp/pyha-cts; a passing one is removed unless `keep`.
@@ -236,6 +240,11 @@ def cm_settings(kind, deadtime_ms, initdead_ms, comm):
     else:
         raise ValueError("unknown daemon kind %r" % kind)
     return out
+
+
+# Split_brain's end for pyha (cts_driver.py, patch 12): heartbeat restarts both nodes after
+# a heal and CTS waits for their start line; pyha resolves the heal in place and says so.
+HEAL_END = r" (%s) .* Partition with \S+ resolved"
 
 
 def rewrites(kind, logfile):
@@ -442,6 +451,8 @@ def run_one(kind, iterations=12, seed=None, prefix="pyhacts", profile=DEFAULT_PR
         config = {"cts_dir": CTS_DIR, "ssh_config": ssh_config, "argv": argv,
                   "cm": cm_settings(kind, cf.deadtime_ms, cf.initdead_ms, comm),
                   "resource_dirs": ["/etc/init.d"], "rewrites": rewrites(kind, logfile)}
+        if kind == "pyha":
+            config["heal_end"] = HEAL_END
         config_path = os.path.join(workdir, "config.json")
         _write(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
         script = "mount --bind %s /etc/hosts && hostname cts-exerciser && exec %s -B %s %s" % (

@@ -41,6 +41,14 @@ daemon under test; the same patches apply to genuine heartbeat and to pyha):
 11. A node command starting with "@local " runs on the test machine instead ("{node}"
     names the node): the communication break cuts the node's cables at the lab's
     switch (see pyha.lab.cts).
+12. Optional "heal_end" (pyha only): Split_brain's last check waits for each node's
+    "Initial resource acquisition complete" after the heal, because genuine heartbeat
+    answers a healed partition by restarting itself on both nodes (spec 5.7).  pyha
+    resolves a heal in place, without a restart or an outage, and logs "Partition with
+    <peer> resolved" on each node when the two agree again (pyha/cluster/manager/heal.py).
+    Within Split_brain only, from the isolation on, the start pattern is that line; the
+    test's other checks (both nodes declare each other dead, both log the return from
+    partition) and CTS's audits after it are unchanged.
 """
 
 import json
@@ -117,6 +125,30 @@ def main(config_path):
                 self.ResourceDirs.append(d)
 
     CM_hb.HeartbeatCM.__init__ = cm_init
+
+    # (12)
+    heal_end = cfg.get("heal_end")
+    if heal_end:
+        split_brain = CTStests.Split_brainTest
+        orig_call, orig_isolate = split_brain.__call__, CTS.ClusterManager.isolate_node
+
+        def isolate(self, node):
+            ok = orig_isolate(self, node)
+            if getattr(self, "_pyha_split_brain", False):
+                self["Pat:We_started"] = heal_end
+            return ok
+
+        def call(self, node):
+            started = self.CM["Pat:We_started"]
+            self.CM._pyha_split_brain = True
+            try:
+                return orig_call(self, node)
+            finally:
+                self.CM._pyha_split_brain = False
+                self.CM["Pat:We_started"] = started
+
+        CTS.ClusterManager.isolate_node = isolate
+        split_brain.__call__ = call
 
     # (6) HBipResource (the VIP) defines its own IsWorkingCorrectly and keeps it
     CM_hb.HBResource.IsWorkingCorrectly = (

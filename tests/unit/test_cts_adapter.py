@@ -128,3 +128,12 @@ def test_driver_is_valid_python_2_and_3_syntax():
     r = subprocess.run([py2, "-B", "-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())", cts.DRIVER],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert r.returncode == 0, r.stdout
+
+
+def test_split_brain_end_for_pyha_is_its_heal_line():
+    # cts_driver.py patch 12: CTS formats the pattern with the node name and searches the
+    # collected log; pyha's line (heartbeat's ident, as the CTS lab sets log_ident) matches,
+    # the other node's does not.
+    line = "Dec 07 01:04:47 ha1 heartbeat: [2115]: info: Partition with ha2 resolved: holding [none], ha2 reports rsc_hold=all"
+    assert re.search(cts.HEAL_END % "ha1", line)
+    assert not re.search(cts.HEAL_END % "ha2", line)

@@ -36,6 +36,7 @@ from pyha.cluster.manager.compat import CompatMixin, RscWords
 from pyha.cluster.manager.config import ManagerConfig
 from pyha.cluster.manager.fence import FenceGate
 from pyha.cluster.manager.groups import GroupsMixin
+from pyha.cluster.manager.heal import HealResolution
 from pyha.cluster.manager.initial import InitialAcquisition
 from pyha.cluster.manager.legacy import LegacyFailback
 from pyha.cluster.manager.peer import PeerMixin
@@ -72,6 +73,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         self._keepalive_s = config.keepalive_ms / 1000.0
         self._timing = ProbeTiming(config)  # the VIP witness's arithmetic
         self._initial = InitialAcquisition()  # heartbeat's "Initial resource acquisition complete"
+        self._heal = HealResolution()  # "Partition with X resolved" (heal.py)
         self._legacy = LegacyFailback(self)  # auto_failback legacy's ip-request exchange
         self._fence = FenceGate(self)  # fencing a dead peer before any takeover (fence.py)
         self._groups = OrderedDict((g.key, _Group(g)) for g in config.groups)  # type: Dict[str, _Group]
@@ -366,6 +368,9 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
                 break
         self._overlap_reply = False  # only the input that brought the report may answer it
         self._stability_report()
+        resolved = self._heal.line(self)
+        if resolved:
+            self._log(INFO, resolved)
 
     def _policy(self, now):
         # type: (float) -> bool

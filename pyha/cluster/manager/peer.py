@@ -85,6 +85,7 @@ class PeerMixin(object):
     def _on_node_dead(self, ev, now):
         if ev.node != self.peer:
             return
+        self._heal.forget()
         peer = self._peer
         was = self._peer_to(PEER_DEAD, ev.reason)
         peer.dead_reason = ev.reason
@@ -172,6 +173,7 @@ class PeerMixin(object):
     def _on_node_restarted(self, ev, now):
         if ev.node != self.peer:
             return
+        self._heal.forget()
         peer = self._peer
         if peer.state in (PEER_DEAD, PEER_LEFT):
             self._peer_back(ev.reason)
@@ -227,6 +229,7 @@ class PeerMixin(object):
                              "releasing my copies (legacy mode)" % (self.peer, self._fmt(self._keys(groups=theirs))))
             self._legacy.ask([g for g in self._groups.values() if g.node == self.me and not g.want])
             return
+        self._heal.healed()
         self._decide("partition healed with %s: asking what it holds (starting) and telling it what I "
                      "hold (rsc_hold=%s)" % (self.peer, self._holding_word()))
         if self._peer.holds is None:
