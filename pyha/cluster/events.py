@@ -49,7 +49,16 @@ ERROR = "ERROR"
 CRITICAL = "CRITICAL"
 
 
-class _Value(object):
+class _Declared(type):
+    """An event class names its fields once, in `_fields` (in order); its `__slots__`
+    follow from that list, so each event is its name, its docstring and its fields."""
+
+    def __new__(mcs, name, bases, namespace):
+        namespace.setdefault("__slots__", tuple(namespace.get("_fields", ())))
+        return super(_Declared, mcs).__new__(mcs, name, bases, namespace)
+
+
+class _Value(object, metaclass=_Declared):
     """Small value type: fields listed in `_fields`, equality by value, dict for JSON."""
 
     __slots__ = ()
@@ -117,8 +126,7 @@ class Heard(_Value):
     (None when absent or unparsable); `fields` holds every field as strings (the
     machine reads `st`, `dt`, `dest`, `protocol`, `firstseq`, `lastseq`, `ackseq`...).
     """
-    __slots__ = ("now", "medium", "src", "t", "seq", "hg", "ts", "fields")
-    _fields = __slots__
+    _fields = ("now", "medium", "src", "t", "seq", "hg", "ts", "fields")
     _defaults = {"seq": None, "hg": None, "ts": None, "fields": {}}
 
     @classmethod
@@ -133,14 +141,12 @@ class Heard(_Value):
 
 class PingReply(_Value):
     """An authenticated echo reply from ping node (or ping-group member) `target`."""
-    __slots__ = ("now", "target")
-    _fields = __slots__
+    _fields = ("now", "target")
 
 
 class Tick(_Value):
     """Time passed; `now` is monotonic seconds."""
-    __slots__ = ("now",)
-    _fields = __slots__
+    _fields = ("now",)
 
 
 # --- outputs: things to do -----------------------------------------------------------
@@ -154,98 +160,82 @@ class Send(_Value):
     hands the encoded bytes back through `Membership.record_sent(seq, payload)` so that
     retransmission requests can be answered.  `dest` repeats `fields["dest"]`.
     """
-    __slots__ = ("fields", "dest", "seq")
-    _fields = __slots__
+    _fields = ("fields", "dest", "seq")
     _defaults = {"dest": None, "seq": None}
 
 
 class Retransmit(_Value):
     """Re-send the stored bytes of our message `seq` unchanged (asked by `requester`)."""
-    __slots__ = ("seq", "payload", "requester")
-    _fields = __slots__
+    _fields = ("seq", "payload", "requester")
 
 
 class Log(_Value):
     """A log line; `level` is a logging level name, `text` is heartbeat-style wording."""
-    __slots__ = ("level", "text")
-    _fields = __slots__
+    _fields = ("level", "text")
 
 
 class Deliver(_Value):
     """A message for the layers above (starting, resource, ask_resources, ...)."""
-    __slots__ = ("node", "t", "fields", "medium", "seq")
-    _fields = __slots__
+    _fields = ("node", "t", "fields", "medium", "seq")
 
 
 # --- outputs: notifications (each says why) --------------------------------------------
 
 class NodeUp(_Value):
-    __slots__ = ("node", "status", "reason")
-    _fields = __slots__
+    _fields = ("node", "status", "reason")
 
 
 class NodeStatus(_Value):
     """The peer advertised a new `st` (init/up/active)."""
-    __slots__ = ("node", "status", "reason")
-    _fields = __slots__
+    _fields = ("node", "status", "reason")
 
 
 class NodeWarn(_Value):
     """No heartbeat for longer than warntime (node still up)."""
-    __slots__ = ("node", "silence_ms", "reason")
-    _fields = __slots__
+    _fields = ("node", "silence_ms", "reason")
 
 
 class NodeDead(_Value):
     """Silent on all links for its dead time.  `graceful`: it had said `shutdone`."""
-    __slots__ = ("node", "reason", "graceful")
-    _fields = __slots__
+    _fields = ("node", "reason", "graceful")
     _defaults = {"graceful": False}
 
 
 class NodeLeft(_Value):
     """The peer said `shutdone`: it released everything and is leaving."""
-    __slots__ = ("node", "reason")
-    _fields = __slots__
+    _fields = ("node", "reason")
 
 
 class NodeRestarted(_Value):
     """The peer's generation went up: its daemon restarted (resources may be gone)."""
-    __slots__ = ("node", "old_generation", "new_generation", "reason")
-    _fields = __slots__
+    _fields = ("node", "old_generation", "new_generation", "reason")
 
 
 class PartitionHealed(_Value):
     """A peer we had declared dead speaks again with the same generation."""
-    __slots__ = ("node", "reason")
-    _fields = __slots__
+    _fields = ("node", "reason")
 
 
 class LinkUp(_Value):
-    __slots__ = ("node", "medium", "reason")
-    _fields = __slots__
+    _fields = ("node", "medium", "reason")
 
 
 class LinkDead(_Value):
-    __slots__ = ("node", "medium", "reason")
-    _fields = __slots__
+    _fields = ("node", "medium", "reason")
 
 
 class PingUp(_Value):
     """A ping node or ping group answers."""
-    __slots__ = ("target", "reason")
-    _fields = __slots__
+    _fields = ("target", "reason")
 
 
 class PingDead(_Value):
-    __slots__ = ("target", "reason")
-    _fields = __slots__
+    _fields = ("target", "reason")
 
 
 class CommUp(_Value):
     """Every configured node was heard from or declared dead (spec 5.1)."""
-    __slots__ = ("reason",)
-    _fields = __slots__
+    _fields = ("reason",)
 
 
 NOTIFICATIONS = (NodeUp, NodeStatus, NodeWarn, NodeDead, NodeLeft, NodeRestarted,

@@ -32,27 +32,23 @@ WHICH_WORDS = (RSC_ALL, RSC_LOCAL, RSC_FOREIGN, RSC_FAILBACK)
 
 class GroupAcquired(_Value):
     """Every resource of group `group` (its key) started here."""
-    __slots__ = ("group",)
-    _fields = __slots__
+    _fields = ("group",)
 
 
 class GroupAcquireFailed(_Value):
     """Starting `group` failed; part of it may be running (the manager orders a release)."""
-    __slots__ = ("group", "error")
-    _fields = __slots__
+    _fields = ("group", "error")
     _defaults = {"error": "start failed"}
 
 
 class GroupReleased(_Value):
     """Every resource of `group` is stopped here."""
-    __slots__ = ("group",)
-    _fields = __slots__
+    _fields = ("group",)
 
 
 class GroupReleaseFailed(_Value):
     """Stopping `group` failed: it may still be running here."""
-    __slots__ = ("group", "error")
-    _fields = __slots__
+    _fields = ("group", "error")
     _defaults = {"error": "stop failed"}
 
 
@@ -60,20 +56,17 @@ class GroupReleaseFailed(_Value):
 
 class VipFree(_Value):
     """An ARP probe for the service address of `group` got no answer."""
-    __slots__ = ("group",)
-    _fields = __slots__
+    _fields = ("group",)
 
 
 class VipAnswered(_Value):
     """An ARP probe for the service address of `group` was answered by `mac`."""
-    __slots__ = ("group", "mac")
-    _fields = __slots__
+    _fields = ("group", "mac")
 
 
 class VipConflict(_Value):
     """While we hold `group`, another station (`mac`) announced its service address."""
-    __slots__ = ("group", "mac")
-    _fields = __slots__
+    _fields = ("group", "mac")
 
 
 class VipLink(_Value):
@@ -81,8 +74,7 @@ class VipLink(_Value):
     (`up`), or one of them lost it (`detail` names which).  Sent by the shell for every
     group with an address, at start and on every change, held or not: the peer needs to
     know whether it could serve a group before we hand it over."""
-    __slots__ = ("group", "up", "detail")
-    _fields = __slots__
+    _fields = ("group", "up", "detail")
     _defaults = {"detail": ""}
 
 
@@ -90,22 +82,19 @@ class VipLink(_Value):
 
 class Standby(_Value):
     """`pyha standby [all|local|foreign|failback]`: hand these groups to the peer."""
-    __slots__ = ("which",)
-    _fields = __slots__
+    _fields = ("which",)
     _defaults = {"which": "all"}
 
 
 class Takeover(_Value):
     """`pyha takeover [all|local|foreign]`: bring these groups here."""
-    __slots__ = ("which",)
-    _fields = __slots__
+    _fields = ("which",)
     _defaults = {"which": "all"}
 
 
 class Shutdown(_Value):
     """Graceful stop (SIGTERM, `pyha stop`): release everything, then say `shutdone`."""
-    __slots__ = ("reason",)
-    _fields = __slots__
+    _fields = ("reason",)
     _defaults = {"reason": "operator asked for a graceful stop"}
 
 
@@ -127,38 +116,32 @@ INPUTS = (GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
 
 class Acquire(_Value):
     """Start these groups (tuple of keys), each left to right; report each result."""
-    __slots__ = ("groups", "reason")
-    _fields = __slots__
+    _fields = ("groups", "reason")
 
 
 class Release(_Value):
     """Stop these groups (tuple of keys), each right to left; report each result."""
-    __slots__ = ("groups", "reason")
-    _fields = __slots__
+    _fields = ("groups", "reason")
 
 
 class ProbeVip(_Value):
     """ARP-probe the service address of these groups; answer VipFree / VipAnswered each."""
-    __slots__ = ("groups", "reason")
-    _fields = __slots__
+    _fields = ("groups", "reason")
 
 
 class AnnounceVip(_Value):
     """Send gratuitous ARP for these held groups (we keep them after a conflict)."""
-    __slots__ = ("groups", "reason")
-    _fields = __slots__
+    _fields = ("groups", "reason")
 
 
 class CommandResult(_Value):
     """The answer to an operator command, for the control socket."""
-    __slots__ = ("command", "which", "accepted", "reason")
-    _fields = __slots__
+    _fields = ("command", "which", "accepted", "reason")
 
 
 class ShutdownComplete(_Value):
     """Everything is released and `shutdone` was sent: the daemon may exit now."""
-    __slots__ = ("reason",)
-    _fields = __slots__
+    _fields = ("reason",)
 
 
 class FencePeer(_Value):
@@ -175,26 +158,22 @@ ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownCompl
 
 class PhaseChanged(_Value):
     """The node's resource phase changed (waiting, starting, running, stopping, stopped)."""
-    __slots__ = ("old", "new", "reason")
-    _fields = __slots__
+    _fields = ("old", "new", "reason")
 
 
 class GroupStateChanged(_Value):
     """Group `group` changed state here (idle, probing, acquiring, held, releasing, stuck)."""
-    __slots__ = ("group", "old", "new", "reason")
-    _fields = __slots__
+    _fields = ("group", "old", "new", "reason")
 
 
 class StandbyStateChanged(_Value):
     """The standby exchange moved (none, asked, releasing, released, accepted, acquiring)."""
-    __slots__ = ("old", "new", "reason")
-    _fields = __slots__
+    _fields = ("old", "new", "reason")
 
 
 class NodeStateChanged(_Value):
     """The peer `node`, as the resource manager sees it, changed (never, up, dead, left)."""
-    __slots__ = ("node", "old", "new", "reason")
-    _fields = __slots__
+    _fields = ("node", "old", "new", "reason")
 
 
 class FenceStateChanged(_Value):

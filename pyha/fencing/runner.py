@@ -1,13 +1,13 @@
 """Fence calls as child processes that never block an event loop: start, poll, outcome.
 
 A fence call is a short sequence of steps (cluster-glue: ask the device which hosts it
-controls, then act; an agent: act), each one child process in its own process group, with
-stdin from an unlinked temp file (the arguments, passwords included, never sit in a pipe
-the caller must drain, nor on a command line) and stdout/stderr into unlinked temp files.
-`poll()` never waits: it reaps with WNOHANG, kills the group (SIGKILL) once the step's
-monotonic deadline has passed, and starts the next step.  A delay before the first step
-(`fence_delay`) is part of the call, not a sleep.  `wait()` is the blocking convenience for
-the CLI.
+controls, then act; an agent: act), each one `pyha.resources.runner.Child` (the one child
+contract pyha has: its own process group, the arguments, passwords included, on stdin
+from an unlinked temp file, never in a pipe nor on a command line, stdout and stderr
+apart in unlinked temp files).  `poll()` never waits: it reaps with WNOHANG, kills the
+group (SIGKILL) once the step's monotonic deadline has passed, and starts the next step.
+A delay before the first step (`fence_delay`) is part of the call, not a sleep.  `wait()`
+is the blocking convenience for the CLI.
 
 The daemon's policy (not written yet) will `start()` a call, `poll()` it at
 `next_deadline()` and on SIGCHLD, and read `outcome`.  Nothing here decides whether to
@@ -15,31 +15,27 @@ fence; it runs what `pyha.fencing.plan` built.
 """
 
 import os
-import signal
-import subprocess
-import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from pyha.fencing.invoke import Invocation, Outcome, scrub
+from dataclasses import dataclass
 
-MAX_OUTPUT = 64 * 1024
+from pyha.fencing.invoke import Invocation, Outcome, scrub
+from pyha.resources.runner import Child
+
 POLL_S = 0.02  # the blocking wait's poll period
 
 
+@dataclass(eq=False)
 class StepResult(object):
     """How one child ended: rc None when it timed out (killed) or could not start."""
 
-    __slots__ = ("rc", "stdout", "stderr", "timed_out", "duration", "error")
-
-    def __init__(self, rc, stdout, stderr, timed_out, duration, error=None):
-        # type: (Optional[int], str, str, bool, float, Optional[str]) -> None
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        self.timed_out = timed_out
-        self.duration = duration
-        self.error = error
+    rc: Optional[int]
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration: float
+    error: Optional[str] = None
 
     @property
     def output(self):
@@ -60,8 +56,21 @@ class Step(object):
         self.judge = judge
 
 
-class _Child(object):
-    __slots__ = ("proc", "out", "err", "started", "deadline", "timed_out")
+def _spawn(inv, started, base_env):
+    # type: (Invocation, float, Dict[str, str]) -> Any
+    """A started Child for `inv`, or the StepResult saying why it could not run."""
+    try:
+        return Child(inv.argv, started, inv.environment(base_env), "/", inv.stdin, split_stderr=True)
+    except OSError as exc:
+        return StepResult(None, "", "", False, 0.0, error="cannot run %s: %s" % (inv.argv[0], exc.strerror))
+
+
+def _result(child, rc, secrets, now):
+    # type: (Child, Optional[int], Any, float) -> StepResult
+    """What a reaped child did, its output scrubbed of `secrets`."""
+    out, err = child.collect()
+    return StepResult(None if child.timed_out else rc, scrub(out, secrets), scrub(err, secrets), child.timed_out,
+                      now - child.started)
 
 
 class FenceCall(object):
@@ -76,7 +85,8 @@ class FenceCall(object):
         self.base_env = dict(os.environ) if base_env is None else dict(base_env)
         self.outcome = None  # type: Optional[Outcome]
         self.steps_run = []  # type: List[List[str]]
-        self._child = None  # type: Optional[_Child]
+        self._child = None  # type: Optional[Child]
+        self._deadline = 0.0  # the running step's
         self._start_at = None  # type: Optional[float]
 
     @property
@@ -99,7 +109,7 @@ class FenceCall(object):
             return None
         if self._child is None:
             return self._start_at
-        return self._child.deadline
+        return self._deadline
 
     def poll(self):
         # type: () -> Optional[Outcome]
@@ -110,14 +120,31 @@ class FenceCall(object):
             if self._child is None:
                 if self.clock() < self._start_at:
                     return None
-                self._spawn(self.step.invocation)
+                inv = self.step.invocation
+                self.steps_run.append(list(inv.argv))
+                started = self.clock()
+                spawned = _spawn(inv, started, self.base_env)
+                if isinstance(spawned, StepResult):
+                    self._advance(spawned)
+                else:
+                    self._child, self._deadline = spawned, started + inv.timeout
                 continue
-            result = self._reap()
+            result = self._reap(self._child)
             if result is None:
                 return None
             self._child = None
             self._advance(result)
         return self.outcome
+
+    def _reap(self, child):
+        # type: (Child) -> Optional[StepResult]
+        rc = child.poll()
+        if rc is None:
+            if self.clock() < self._deadline:
+                return None
+            child.expire()
+            child.wait(None)  # SIGKILL: the child is gone at once
+        return _result(child, rc, self.step.invocation.secrets, self.clock())
 
     def _advance(self, result):
         # type: (StepResult) -> None
@@ -142,78 +169,11 @@ class FenceCall(object):
         # type: () -> None
         """Kill a running step (the daemon stopping); the call ends without an outcome."""
         if self._child is not None:
-            _killpg(self._child.proc.pid)
-            self._child.proc.wait()
-            self._close(self._child)
+            self._child.kill()
+            self._child.wait(None)
+            self._child.close()
             self._child = None
         self.outcome = self.outcome or Outcome(self.step.invocation.action, False, "cancelled")
-
-    # -- one child ------------------------------------------------------------------------
-
-    def _spawn(self, inv):
-        # type: (Invocation) -> None
-        self.steps_run.append(list(inv.argv))
-        child = _Child()
-        child.started = self.clock()
-        child.deadline = child.started + inv.timeout
-        child.timed_out = False
-        child.out, child.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-        stdin = tempfile.TemporaryFile()
-        try:
-            if inv.stdin is not None:
-                stdin.write(inv.stdin.encode("utf-8", "surrogateescape"))
-                stdin.seek(0)
-            child.proc = subprocess.Popen(inv.argv, stdin=stdin, stdout=child.out, stderr=child.err,
-                                          env=inv.environment(self.base_env), cwd="/", close_fds=True,
-                                          start_new_session=True)
-        except OSError as exc:
-            self._close(child)
-            self._child = None
-            self._advance(StepResult(None, "", "", False, 0.0, error="cannot run %s: %s" % (inv.argv[0], exc.strerror)))
-            return
-        finally:
-            stdin.close()
-        self._child = child
-
-    def _reap(self):
-        # type: () -> Optional[StepResult]
-        child = self._child
-        assert child is not None
-        rc = child.proc.poll()
-        if rc is None:
-            if self.clock() < child.deadline:
-                return None
-            child.timed_out = True
-            _killpg(child.proc.pid)
-            child.proc.wait()  # SIGKILL: the child is gone at once
-        secrets = self.step.invocation.secrets
-        result = StepResult(None if child.timed_out else rc, scrub(_read(child.out), secrets),
-                            scrub(_read(child.err), secrets), child.timed_out, self.clock() - child.started)
-        self._close(child)
-        return result
-
-    @staticmethod
-    def _close(child):
-        # type: (_Child) -> None
-        for f in (child.out, child.err):
-            try:
-                f.close()
-            except OSError:
-                pass
-
-
-def _killpg(pid):
-    # type: (int) -> None
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def _read(f):
-    # type: (Any) -> str
-    f.seek(0)
-    return f.read(MAX_OUTPUT).decode("utf-8", "replace")
 
 
 def single_step(inv, interpret, device):
@@ -229,17 +189,12 @@ def run_steps(first, delay=0.0, sleep=time.sleep):
     return FenceCall(first, delay).wait(sleep)
 
 
-
 def capture(argv, timeout, stdin=None):
     # type: (List[str], float, Optional[str]) -> StepResult
     """Blocking: run one program with a timeout and keep stdout and stderr apart (metadata
     and host lists are read from stdout; agents print warnings on stderr)."""
-    got = []  # type: List[StepResult]
-
-    def keep(result):
-        # type: (StepResult) -> Outcome
-        got.append(result)
-        return Outcome("capture", result.rc == 0, "")
-
-    FenceCall(Step(Invocation(argv, "capture", timeout, stdin=stdin), keep)).wait()
-    return got[0]
+    inv = Invocation(argv, "capture", timeout, stdin=stdin)
+    spawned = _spawn(inv, time.monotonic(), dict(os.environ))
+    if isinstance(spawned, StepResult):
+        return spawned
+    return _result(spawned, spawned.wait(timeout), inv.secrets, time.monotonic())

@@ -1,4 +1,5 @@
-"""Child processes for resource operations, run without ever blocking the daemon's loop.
+"""Child processes for resource operations and fence calls, run without ever blocking the
+daemon's loop.
 
 Resource scripts (nginx's init script, heartbeat's resource.d scripts) can take seconds;
 keepalives must keep flowing meanwhile.  Each operation is a child process in its own
@@ -6,6 +7,10 @@ process group, its end noticed through SIGCHLD + waitpid(WNOHANG), and a monoton
 timeout kills the whole group.  Output goes to an unlinked temp file, not a pipe: a
 daemon started by an init script inherits stdout and may keep it open forever, and once
 we closed a pipe's read end its next write would kill it with SIGPIPE.
+
+`Child` is that one contract (process group, temp-file stdin/stdout/stderr, group kill,
+bounded output); `ProcessRunner` and `run_blocking` drive it for resource operations,
+`pyha.fencing.runner` for fence calls.
 """
 
 import os
@@ -13,24 +18,23 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from dataclasses import dataclass
 
 MAX_OUTPUT = 64 * 1024
 
 
+@dataclass(eq=False)
 class Completed(object):
     """How an operation ended.  `returncode` is None when it timed out (and was killed)."""
 
-    __slots__ = ("argv", "returncode", "output", "timed_out", "duration", "error")
-
-    def __init__(self, argv, returncode, output, timed_out, duration, error=None):
-        # type: (List[str], Optional[int], str, bool, float, Optional[str]) -> None
-        self.argv = argv
-        self.returncode = returncode
-        self.output = output
-        self.timed_out = timed_out
-        self.duration = duration
-        self.error = error
+    argv: List[str]
+    returncode: Optional[int]
+    output: str
+    timed_out: bool
+    duration: float
+    error: Optional[str] = None
 
     @property
     def ok(self):
@@ -46,8 +50,95 @@ class Completed(object):
         return "%s: exit %d in %.2f s" % (cmd, self.returncode, self.duration)
 
 
-class _Child(object):
-    __slots__ = ("proc", "argv", "started", "output", "timer", "callback", "timed_out")
+class Child(object):
+    """One child process in its own process group (a timeout kills its children too), cwd
+    `cwd`, stdin from /dev/null or from an unlinked temp file holding `stdin` (arguments,
+    passwords included, never sit in a pipe the caller must drain, nor on a command line),
+    stdout into an unlinked temp file and stderr with it, or apart (`split_stderr`).
+    Raises OSError (nothing left open) when the program cannot be run."""
+
+    __slots__ = ("argv", "proc", "out", "err", "started", "timed_out")
+
+    def __init__(self, argv, started, env=None, cwd="/", stdin=None, split_stderr=False):
+        # type: (Sequence[str], float, Optional[Dict[str, str]], Optional[str], Optional[str], bool) -> None
+        self.argv = list(argv)
+        self.started = started
+        self.timed_out = False
+        self.out = tempfile.TemporaryFile()
+        self.err = tempfile.TemporaryFile() if split_stderr else None
+        source = None
+        try:
+            if stdin is not None:
+                source = tempfile.TemporaryFile()
+                source.write(stdin.encode("utf-8", "surrogateescape"))
+                source.seek(0)
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL if source is None else source,
+                                         stdout=self.out, stderr=subprocess.STDOUT if self.err is None else self.err,
+                                         env=env, cwd=cwd, start_new_session=True, close_fds=True)
+        except OSError:
+            self.close()
+            raise
+        finally:
+            if source is not None:
+                source.close()
+
+    @property
+    def pid(self):
+        # type: () -> int
+        return self.proc.pid
+
+    def poll(self):
+        # type: () -> Optional[int]
+        """Never waits: the exit code (-N for signal N), or None while it runs."""
+        return self.proc.poll()
+
+    def wait(self, timeout):
+        # type: (float) -> Optional[int]
+        """Blocking (one-shot tools): the exit code, or None once `timeout` seconds passed
+        and the group was killed."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.expire()
+            self.proc.wait()  # SIGKILL: the child is gone at once
+            return None
+
+    def expire(self):
+        # type: () -> None
+        """Its time is up: kill the whole group and remember why."""
+        self.timed_out = True
+        self.kill()
+
+    def kill(self):
+        # type: () -> None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def collect(self):
+        # type: () -> Tuple[str, str]
+        """(stdout, stderr: "" when it went into stdout), at most MAX_OUTPUT bytes each;
+        closes the files."""
+        try:
+            return _read(self.out), _read(self.err) if self.err is not None else ""
+        finally:
+            self.close()
+
+    def close(self):
+        # type: () -> None
+        for f in (self.out, self.err):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+
+def _read(f):
+    # type: (Any) -> str
+    f.seek(0)
+    return f.read(MAX_OUTPUT).decode("utf-8", "replace")
 
 
 class ProcessRunner(object):
@@ -57,103 +148,56 @@ class ProcessRunner(object):
         # type: (Any, Callable[[], float]) -> None
         self.loop = loop
         self.clock = clock
-        self.children = {}  # type: Dict[int, _Child]
+        self.children = {}  # type: Dict[int, Tuple[Child, Callable[[Completed], Any], Any]]
         loop.add_signal_handler(signal.SIGCHLD, lambda s: self.reap())
 
     def start(self, argv, callback, timeout, env=None, cwd="/"):
         # type: (Sequence[str], Callable[[Completed], Any], float, Optional[Dict[str, str]], str) -> Optional[int]
         argv = list(argv)
-        started = self.clock()
-        out = tempfile.TemporaryFile()
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=env, cwd=cwd, start_new_session=True, close_fds=True)
+            child = Child(argv, self.clock(), env, cwd)
         except OSError as exc:
-            out.close()
             result = Completed(argv, None, "", False, 0.0, error="cannot run: %s" % exc.strerror)
             self.loop.call_later(0, lambda: callback(result))
             return None
-        child = _Child()
-        child.proc, child.argv, child.started, child.output = proc, argv, started, out
-        child.callback, child.timed_out = callback, False
-        child.timer = self.loop.call_at(started + timeout, lambda: self._timeout(proc.pid))
-        self.children[proc.pid] = child
+        pid = child.pid
+        timer = self.loop.call_at(child.started + timeout, lambda: self._timeout(pid))
+        self.children[pid] = (child, callback, timer)
         # The child may have exited before we registered for SIGCHLD delivery.
         self.loop.call_later(0, self.reap)
-        return proc.pid
+        return pid
 
     def _timeout(self, pid):
         # type: (int) -> None
-        child = self.children.get(pid)
-        if child is None:
-            return
-        child.timed_out = True
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        self.loop.call_later(0, self.reap)
+        if pid in self.children:
+            self.children[pid][0].expire()
+            self.loop.call_later(0, self.reap)
 
     def reap(self):
         # type: () -> None
         for pid in list(self.children):
-            child = self.children[pid]
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done == 0:
+            child, callback, timer = self.children[pid]
+            rc = child.poll()
+            if rc is None:
                 continue
             del self.children[pid]
-            child.timer.cancel()
-            child.proc.returncode = _exit_code(status)
-            output = _read_output(child.output)
-            rc = None if child.timed_out else child.proc.returncode
-            child.callback(Completed(child.argv, rc, output, child.timed_out, self.clock() - child.started))
+            timer.cancel()
+            output = child.collect()[0]
+            callback(Completed(child.argv, None if child.timed_out else rc, output, child.timed_out,
+                               self.clock() - child.started))
 
     def kill_all(self):
-        for pid in list(self.children):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
-def _exit_code(status):
-    # type: (int) -> int
-    if os.WIFSIGNALED(status):
-        return -os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
-
-
-def _read_output(f):
-    # type: (Any) -> str
-    try:
-        f.seek(0)
-        return f.read(MAX_OUTPUT).decode("utf-8", "replace")
-    finally:
-        f.close()
+        for child, _callback, _timer in list(self.children.values()):
+            child.kill()
 
 
 def run_blocking(argv, timeout, env=None):
     # type: (Sequence[str], float, Optional[Dict[str, str]]) -> Completed
     """The same contract for one-shot tools (the guardian, `pyha` CLI commands), blocking."""
     argv = list(argv)
-    started = time.monotonic()
-    out = tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+        child = Child(argv, time.monotonic(), env, cwd=None)
     except OSError as exc:
-        out.close()
         return Completed(argv, None, "", False, 0.0, error="cannot run: %s" % exc.strerror)
-    try:
-        rc = proc.wait(timeout=timeout)
-        return Completed(argv, rc, _read_output(out), False, time.monotonic() - started)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.wait()
-        return Completed(argv, None, _read_output(out), True, time.monotonic() - started)
+    rc = child.wait(timeout)
+    return Completed(argv, rc, child.collect()[0], child.timed_out, time.monotonic() - child.started)
