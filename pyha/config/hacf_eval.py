@@ -270,16 +270,24 @@ def _first(lineno):
     return "first " + _on(lineno)
 
 
+def _used_before(p, d, name, value, what, hint):
+    # type: (_Pass, Directive, str, int, str, str) -> bool
+    """`name` set after a line that already used its value: heartbeat keeps the value that
+    line saw (order matters in ha.cf).  `what` says so, given that line and its value."""
+    if name not in p.first_user_of:
+        return False
+    first_line, first_value = p.first_user_of[name]
+    p.warn("hacf-order-" + name, what % (_on(first_line), first_value), d.lineno, hint % value)
+    return True
+
+
 def _set_udpport(p, d, tok, value):
     # type: (_Pass, Directive, str, int) -> None
-    if "udpport" in p.first_user_of:
-        first_line, first_port = p.first_user_of["udpport"]
-        p.warn("hacf-order-udpport",
-               "udpport comes after the link %s, which already uses port %d; heartbeat keeps "
-               "that port for the ucast/bcast links (order matters in ha.cf)" % (_on(first_line), first_port),
-               d.lineno,
-               "move `udpport %d` above the first ucast/bcast line" % value)
-    elif len(p.lines_of["udpport"]) > 1:
+    late = _used_before(p, d, "udpport", value,
+                        "udpport comes after the link %s, which already uses port %d; heartbeat keeps "
+                        "that port for the ucast/bcast links (order matters in ha.cf)",
+                        "move `udpport %d` above the first ucast/bcast line")
+    if not late and len(p.lines_of["udpport"]) > 1:
         p.warn("hacf-duplicate", "udpport is set again (%s); the later value wins"
                % _first(p.lines_of["udpport"][0]), d.lineno, "keep one udpport line")
     p.udpport_now = value
@@ -287,12 +295,10 @@ def _set_udpport(p, d, tok, value):
 
 def _set_baud(p, d, tok, value):
     # type: (_Pass, Directive, str, int) -> None
-    if "baud" in p.first_user_of:
-        first_line, first_baud = p.first_user_of["baud"]
-        p.warn("hacf-order-baud",
-               "baud comes after the serial link %s, which already uses %d baud; heartbeat "
-               "keeps that speed (order matters in ha.cf)" % (_on(first_line), first_baud),
-               d.lineno, "move `baud %d` above the first serial line" % value)
+    _used_before(p, d, "baud", value,
+                 "baud comes after the serial link %s, which already uses %d baud; heartbeat "
+                 "keeps that speed (order matters in ha.cf)",
+                 "move `baud %d` above the first serial line")
     p.baud_now = value
 
 

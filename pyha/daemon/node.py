@@ -19,6 +19,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
+from dataclasses import dataclass
+
 from pyha import __version__
 from pyha import diagnostics as dg
 from pyha import paths
@@ -54,15 +56,13 @@ LINK_POLL_S = 1.0
 _START = object()  # the first input: membership's start burst
 
 
+@dataclass(eq=False)
 class Settings(object):
-    def __init__(self, ha_dir=paths.HA_DIR, state_dir=paths.STATE_DIR, run_dir=paths.RUN_DIR,
-                 manage_resources=True, node_name=None):
-        # type: (str, str, str, bool, Optional[str]) -> None
-        self.ha_dir = ha_dir
-        self.state_dir = state_dir
-        self.run_dir = run_dir
-        self.manage_resources = manage_resources
-        self.node_name = node_name
+    ha_dir: str = paths.HA_DIR
+    state_dir: str = paths.STATE_DIR
+    run_dir: str = paths.RUN_DIR
+    manage_resources: bool = True
+    node_name: Optional[str] = None
 
     @property
     def control_path(self):

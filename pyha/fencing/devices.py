@@ -23,6 +23,8 @@ come in as an argument (`names`), read by `pyha.fencing.metadata`.
 from collections import namedtuple
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from dataclasses import dataclass, field
+
 from pyha.config.common import split_ws
 from pyha.fencing.lines import SECRET_KEYS, FenceLine, masked, param, parse_seconds
 
@@ -35,20 +37,19 @@ HOST_PARAMS = ("hostname", "hostlist")
 Choice = namedtuple("Choice", "device reason")  # device None -> reason says why
 
 
+@dataclass(eq=False)
 class GlueDevice(object):
     """One stonith/stonith_host line.  `configfile` is set for `stonith TYPE FILE`, `text`
     (the positional parameters as written) for stonith_host."""
 
     kind = GLUE
 
-    def __init__(self, type_, text=None, configfile=None, hostfrom=None, file=None, lineno=None):
-        # type: (str, Optional[str], Optional[str], Optional[str], Optional[str], Optional[int]) -> None
-        self.type = type_
-        self.text = text
-        self.configfile = configfile
-        self.hostfrom = hostfrom
-        self.file = file
-        self.lineno = lineno
+    type: str
+    text: Optional[str] = field(default=None, repr=False)  # may hold a password
+    configfile: Optional[str] = None
+    hostfrom: Optional[str] = None
+    file: Optional[str] = None
+    lineno: Optional[int] = None
 
     @property
     def name(self):

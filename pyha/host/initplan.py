@@ -12,6 +12,8 @@ import re
 import socket
 from typing import Dict, List, Optional, Tuple
 
+from dataclasses import dataclass
+
 # Timings: the tutorial's own, and a sub-second profile (deadtime > 2 x keepalive, as
 # heartbeat demands; warntime between; initdead well above deadtime for boot races).
 PROFILES = {
@@ -28,18 +30,15 @@ HARESOURCES_MODE = 0o644
 AUTHKEYS_MODE = 0o600
 
 
+@dataclass(eq=False)
 class Link(object):
     """One heartbeat path: each node's interface and address on it."""
 
-    __slots__ = ("local_if", "local_addr", "peer_if", "peer_addr", "role")
-
-    def __init__(self, local_if, local_addr, peer_if, peer_addr, role):
-        # type: (str, str, str, str, str) -> None
-        self.local_if = local_if
-        self.local_addr = local_addr
-        self.peer_if = peer_if
-        self.peer_addr = peer_addr
-        self.role = role  # "dedicated" or "public"
+    local_if: str
+    local_addr: str
+    peer_if: str
+    peer_addr: str
+    role: str  # "dedicated" or "public"
 
 
 class InitParams(object):

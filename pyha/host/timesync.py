@@ -20,6 +20,8 @@ import socket
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from dataclasses import dataclass, fields
+
 from pyha import diagnostics as dg
 from pyha import paths
 from pyha.host import files
@@ -36,25 +38,21 @@ _NTP_CONFIGS = ("/etc/chrony.conf", "/etc/chrony/chrony.conf", "/etc/ntp.conf", 
 _ZONE_RE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$")
 
 
+@dataclass(eq=False)
 class ServerResult(object):
     """One server's answer (or why there was none).  `offset` is how far this host's
     clock is behind the server's (add it to the local time to get the server's), in
     seconds; `delay` the round trip; `stratum` and `leap` as the server reported them."""
 
-    __slots__ = ("server", "port", "ok", "offset", "delay", "stratum", "leap", "ref_id", "error")
-
-    def __init__(self, server, port=NTP_PORT, ok=False, offset=None, delay=None, stratum=None, leap=None,
-                 ref_id=None, error=None):
-        # type: (str, int, bool, Optional[float], Optional[float], Optional[int], Optional[int], Optional[str], Optional[str]) -> None
-        self.server = server
-        self.port = port
-        self.ok = ok
-        self.offset = offset
-        self.delay = delay
-        self.stratum = stratum
-        self.leap = leap
-        self.ref_id = ref_id
-        self.error = error
+    server: str
+    port: int = NTP_PORT
+    ok: bool = False
+    offset: Optional[float] = None
+    delay: Optional[float] = None
+    stratum: Optional[int] = None
+    leap: Optional[int] = None
+    ref_id: Optional[str] = None
+    error: Optional[str] = None
 
     @property
     def usable(self):
@@ -72,7 +70,7 @@ class ServerResult(object):
 
     def to_dict(self):
         # type: () -> Dict[str, Any]
-        return dict((k, getattr(self, k)) for k in self.__slots__)
+        return dict((f.name, getattr(self, f.name)) for f in fields(self))
 
     def __repr__(self):
         return "ServerResult(%s)" % self.describe()

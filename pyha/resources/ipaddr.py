@@ -13,29 +13,29 @@ The VIP carries an alias label as heartbeat's IPaddr gave it (`eth0:0`, the lowe
 service address only by such a label (heartbeat's CTS checks the VIP that way).
 """
 
+import contextlib
 import ipaddress
 import os
 import socket
-from typing import List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
+
+from dataclasses import dataclass
 
 
 class IpResourceError(Exception):
     pass
 
 
+@dataclass(eq=False)
 class IpSpec(object):
     """A parsed IP resource: address, prefix length, interface, broadcast (None = derive),
     and the address label for heartbeat's `eth0:1` form (IPaddr2's `nic[:label]`)."""
 
-    __slots__ = ("ip", "prefix", "ifname", "broadcast", "label")
-
-    def __init__(self, ip, prefix=None, ifname=None, broadcast=None, label=None):
-        # type: (str, Optional[int], Optional[str], Optional[str], Optional[str]) -> None
-        self.ip = ip
-        self.prefix = prefix
-        self.ifname = ifname
-        self.broadcast = broadcast
-        self.label = label
+    ip: str
+    prefix: Optional[int] = None
+    ifname: Optional[str] = None
+    broadcast: Optional[str] = None
+    label: Optional[str] = None
 
     @classmethod
     def parse(cls, text):
@@ -105,6 +105,20 @@ def _ipr(netns=None):
     return IPRoute()
 
 
+@contextlib.contextmanager
+def _netlink(ipr):
+    # type: (Any) -> Iterator[Any]
+    """The caller's netlink socket (left open), or one of our own for this call only."""
+    if ipr is not None:
+        yield ipr
+        return
+    own = _ipr()
+    try:
+        yield own
+    finally:
+        own.close()
+
+
 def resolve(spec, ipr=None):
     # type: (IpSpec, object) -> Tuple[str, int, int, str]
     """(ifname, ifindex, prefix, broadcast) for adding `spec` on this host.
@@ -112,9 +126,7 @@ def resolve(spec, ipr=None):
     Like IPaddr: without an interface, the one whose existing subnet contains the VIP;
     without a prefix, that subnet's prefix.
     """
-    own = ipr is None
-    ipr = ipr or _ipr()
-    try:
+    with _netlink(ipr) as ipr:
         vip = ipaddress.IPv4Address(spec.ip)
         ifname, prefix = spec.ifname, spec.prefix
         if ifname is None or prefix is None:
@@ -139,9 +151,6 @@ def resolve(spec, ipr=None):
         broadcast = spec.broadcast or str(ipaddress.IPv4Network("%s/%d" % (spec.ip, prefix), strict=False)
                                           .broadcast_address)
         return ifname, idx[0], prefix, broadcast
-    finally:
-        if own:
-            ipr.close()
 
 
 # IFNAMSIZ - 1: the kernel refuses longer address labels
@@ -185,9 +194,7 @@ def _promote_secondaries(ifname):
 
 def is_present(spec, ipr=None):
     # type: (IpSpec, object) -> bool
-    own = ipr is None
-    ipr = ipr or _ipr()
-    try:
+    with _netlink(ipr) as ipr:
         for a in ipr.get_addr(family=socket.AF_INET, address=spec.ip):
             if a.get_attr("IFA_ADDRESS") == spec.ip:
                 if spec.ifname is None:
@@ -196,17 +203,12 @@ def is_present(spec, ipr=None):
                 if links and links[0].get_attr("IFLA_IFNAME") == spec.ifname:
                     return True
         return False
-    finally:
-        if own:
-            ipr.close()
 
 
 def add(spec, ipr=None):
     # type: (IpSpec, object) -> str
     """Add the VIP (idempotent); returns the interface name it landed on."""
-    own = ipr is None
-    ipr = ipr or _ipr()
-    try:
+    with _netlink(ipr) as ipr:
         ifname, idx, prefix, broadcast = resolve(spec, ipr)
         if is_present(IpSpec(spec.ip, None, ifname), ipr):
             return ifname
@@ -221,17 +223,12 @@ def add(spec, ipr=None):
         except Exception as exc:  # NetlinkError
             raise IpResourceError("adding %s/%d to %s failed: %s" % (spec.ip, prefix, ifname, exc))
         return ifname
-    finally:
-        if own:
-            ipr.close()
 
 
 def remove(spec, ipr=None):
     # type: (IpSpec, object) -> bool
     """Remove the VIP wherever it is on this host; True if something was removed."""
-    own = ipr is None
-    ipr = ipr or _ipr()
-    try:
+    with _netlink(ipr) as ipr:
         removed = False
         for a in list(ipr.get_addr(family=socket.AF_INET, address=spec.ip)):
             if a.get_attr("IFA_ADDRESS") != spec.ip:
@@ -243,16 +240,10 @@ def remove(spec, ipr=None):
                 if "No such" not in str(exc) and "Cannot assign" not in str(exc):
                     raise IpResourceError("removing %s failed: %s" % (spec.ip, exc))
         return removed
-    finally:
-        if own:
-            ipr.close()
 
 
 def held_addresses(specs):
     # type: (List[IpSpec]) -> List[str]
     """Which of `specs` are configured on this host right now."""
-    ipr = _ipr()
-    try:
+    with _netlink(None) as ipr:
         return [s.ip for s in specs if is_present(IpSpec(s.ip), ipr)]
-    finally:
-        ipr.close()

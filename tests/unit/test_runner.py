@@ -3,7 +3,7 @@
 import time
 
 from pyha.daemon.loop import EventLoop
-from pyha.resources.runner import ProcessRunner, run_blocking
+from pyha.resources.runner import Child, ProcessRunner, run_blocking
 
 
 def _run_until(loop, cond, limit=10.0):
@@ -48,3 +48,34 @@ def test_run_blocking():
     assert r.timed_out and not r.ok
     r = run_blocking(["sh", "-c", "sleep 2 & echo bg"], timeout=5)
     assert r.ok and r.duration < 2
+
+
+def _gone(pid, limit=5.0):
+    """True once `pid` has ended (absent, or a zombie waiting for init to reap it)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_child_stdin_from_a_file_output_apart_and_a_timeout_kills_the_whole_group():
+    """The one contract every runner uses (resources and fence calls): stdin text from an
+    unlinked file, stdout and stderr apart when asked, and a timeout kills grandchildren."""
+    child = Child(["sh", "-c", 'read a; echo "got $a"; echo warn >&2; sleep 30 & echo $!; wait'],
+                  time.monotonic(), stdin="s3cret\n", split_stderr=True)
+    assert child.wait(0.5) is None and child.timed_out
+    out, err = child.collect()
+    assert out.startswith("got s3cret\n") and err == "warn\n"
+    assert _gone(int(out.split()[-1]))
+
+
+def test_child_without_stdin_reads_dev_null_and_merges_stderr():
+    child = Child(["sh", "-c", "cat; echo done >&2"], time.monotonic())
+    assert child.wait(5) == 0 and not child.timed_out
+    assert child.collect() == ("done\n", "")
