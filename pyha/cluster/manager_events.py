@@ -9,7 +9,7 @@ the actions `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult` and
 `ShutdownComplete`, fencing's `FencePeer` and its answer `Fenced`, and the typed state changes (`PhaseChanged`, `GroupStateChanged`,
 `StandbyStateChanged`, `NodeStateChanged`, `FenceStateChanged`: Supervisor's idea of an event per transition,
 so a shell can record them or run a notify program without parsing log lines).  Like events.py these are plain value objects comparing by value, with
-`to_dict()` for JSON.
+`to_dict()` for JSON; each names its fields once, in `_fields` (the slots follow).
 
 This module must never do I/O, read a clock or import anything outside the standard
 library, `pyha.cluster.events` and the protocol words of `pyha.wire.vocabulary`.
@@ -103,8 +103,7 @@ class Shutdown(_Value):
 class Fenced(_Value):
     """The fence call for `node` ended: `ok` the device did it (the node is off or was
     reset), else `detail` says why not (the device's exit code and last line)."""
-    __slots__ = ("node", "ok", "detail")
-    _fields = __slots__
+    _fields = ("node", "ok", "detail")
     _defaults = {"detail": ""}
 
 
@@ -147,8 +146,7 @@ class ShutdownComplete(_Value):
 class FencePeer(_Value):
     """Fence `node` now with the one device configured for it (the shell chooses reboot or
     off as configured) and answer `Fenced`; nothing is taken over until it succeeds."""
-    __slots__ = ("node", "reason")
-    _fields = __slots__
+    _fields = ("node", "reason")
 
 
 ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete, FencePeer)
@@ -178,8 +176,7 @@ class NodeStateChanged(_Value):
 
 class FenceStateChanged(_Value):
     """The fencing of the peer `node` moved (idle, delaying, fencing, failed, fenced)."""
-    __slots__ = ("node", "old", "new", "reason")
-    _fields = __slots__
+    _fields = ("node", "old", "new", "reason")
 
 
 TRANSITIONS = (PhaseChanged, GroupStateChanged, StandbyStateChanged, NodeStateChanged, FenceStateChanged)
