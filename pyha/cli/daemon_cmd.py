@@ -145,6 +145,12 @@ def format_status(st):
         lines.append("  monitor %-26s %s%s" % (name, seen if m.get("checking") else "idle (group not held here)",
                                               ", %d failure(s) in window" % m["failures_in_window"]
                                               if m.get("failures_in_window") else ""))
+        done = ((res.get("health") or {}).get("last") or {}).get(name)
+        if done:
+            lines.append("    why: %s (%s ago)" % (done.get("reason"), _ms((done.get("ago_s") or 0) * 1000)))
+    for u in (res.get("health") or {}).get("not_fit") or []:
+        lines.append("  not given %s: its copy of %s failed %s ago (for %s more)" % (
+            u.get("node"), u.get("resource"), _ms(u.get("failed_ago_s", 0) * 1000), _ms(u.get("for_s", 0) * 1000)))
     last = res.get("last_decision")
     if last:
         lines.append("  last decision: %s" % (last.get("reason") if isinstance(last, dict) else last))

@@ -154,7 +154,8 @@ def exec_(ctx: typer.Context, member: str = typer.Argument(..., help="HA1, HA2, 
 def drill(
     names: List[str] = typer.Argument(None, help="Drills to run (default: all in the lab, failover with --url). "
                                                  "Known: failover, restart, halt, kill, link-down, nic-down, "
-                                                 "link-then-nic, failback, flap, loss, cold-start."),
+                                                 "link-then-nic, failback, flap, loss, cold-start, "
+                                                 "service-kill."),
     prefix: str = typer.Option("pyhalab", "--prefix"),
     json_out: bool = typer.Option(False, "--json"),
     url: str = typer.Option(None, "--url", help="Real cluster: run on one of its nodes against this URL of the "

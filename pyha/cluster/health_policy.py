@@ -6,9 +6,10 @@ The rule, per monitored resource (a pyha.cf `monitor` line):
   `restarts` times within `window`;
 - one more failure within the window hands the whole group to a healthy peer (released
   here before the peer acquires it, as for standby);
-- a node whose copy of that resource failed within the window is not healthy for that
-  group: the group is never handed back to it (nor taken back by it) until the window
-  has passed since its failure;
+- a node that gave the group up because its copy of that resource kept failing (and a
+  peer whose copy failed, as it tells us) is not healthy for that group: the group is
+  never handed back to it (nor taken back by it) until the window has passed since that
+  failure.  A copy restarted in place is still held there, so it marks nothing;
 - with no healthy peer (dead, or its own copy failed within the window) the resource is
   restarted in place again, and the reason says so.
 Every decision carries its reason, in the words the log and `pyha status` show.
@@ -52,12 +53,20 @@ class ServicePolicy(object):
         # type: (List[float], float, float) -> List[float]
         return [t for t in times if now - t < window_s]
 
-    def record_failure(self, node, group, resource, now):
-        # type: (str, str, str, float) -> None
+    def record_failure(self, node, group, resource, now, window_ms=None):
+        # type: (str, str, str, float, Optional[int]) -> None
         """`node`'s copy of `resource` (in `group`) failed at `now` (ours, or a peer's as
-        it told us): that node is not healthy for the group within the window."""
-        window_ms = self.monitors[resource].window_ms if resource in self.monitors else 0
+        it told us): that node is not healthy for the group within the window (the
+        monitor line's, or `window_ms` as the peer said it)."""
+        if window_ms is None:
+            window_ms = self.monitors[resource].window_ms if resource in self.monitors else 0
         self._failed[(node, group)] = (now, window_ms)
+
+    def forget(self, node, group):
+        # type: (str, str) -> bool
+        """The operator vouches for `node`'s copy of `group` (`pyha takeover` there):
+        its failure no longer keeps the group away.  True if there was one."""
+        return self._failed.pop((node, group), None) is not None
 
     def may_hold(self, node, group, now):
         # type: (str, str, float) -> bool
@@ -73,7 +82,6 @@ class ServicePolicy(object):
         m = self.monitors[resource]
         window_s = self._window_s(resource)
         restarts = self._restarts[resource] = self._recent(self._restarts.get(resource, []), now, window_s)
-        self.record_failure(self.local, group, resource, now)
         failures = len(restarts) + 1
         what = "%s failed its check %s" % (resource, "once" if failures == 1 else "%d times in %s"
                                            % (failures, _span(m.window_ms)))
@@ -83,6 +91,7 @@ class ServicePolicy(object):
                             % (what, len(restarts), m.restarts, _span(m.window_ms)))
         healthy = [p for p in sorted(peers_up) if p != self.local and self.may_hold(p, group, now)]
         if healthy:
+            self.record_failure(self.local, group, resource, now)  # we give it up: not to be handed it back
             return Decision(HAND_OVER, group, resource, healthy[0], "%s: handing %s to %s"
                             % (what, vip or group, healthy[0]))
         unhealthy = [p for p in sorted(peers_up) if p != self.local]
@@ -98,6 +107,12 @@ class ServicePolicy(object):
         that passes between failures still runs out of restarts)."""
         if resource in self._restarts:
             self._restarts[resource] = self._recent(self._restarts[resource], now, self._window_s(resource))
+
+    def unfit(self, now):
+        # type: (float) -> List[Tuple[str, str, float, int]]
+        """(node, group, when, window ms) of every copy that failed within its window."""
+        return [(node, group, at, ms) for (node, group), (at, ms) in sorted(self._failed.items())
+                if now - at < ms / 1000.0]
 
     def restarts_in_window(self, resource, now):
         # type: (str, float) -> int

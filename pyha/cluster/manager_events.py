@@ -6,7 +6,8 @@ come from `pyha.cluster.events` and are shared with the membership machine; this
 adds only what is specific to resource groups: results of group operations run by the
 shell, the VIP witness (ARP probes of a group's service address), operator commands, and
 the actions `Acquire`, `Release`, `ProbeVip`, `AnnounceVip`, `CommandResult` and
-`ShutdownComplete`, fencing's `FencePeer` and its answer `Fenced`, and the typed state changes (`PhaseChanged`, `GroupStateChanged`,
+`ShutdownComplete`, fencing's `FencePeer` and its answer `Fenced`, service health's
+`RestartResource` (`CheckFailed` in, `ResourceRestarted` back), and the typed state changes (`PhaseChanged`, `GroupStateChanged`,
 `StandbyStateChanged`, `NodeStateChanged`, `FenceStateChanged`: Supervisor's idea of an event per transition,
 so a shell can record them or run a notify program without parsing log lines).  Like events.py these are plain value objects comparing by value, with
 `to_dict()` for JSON; each names its fields once, in `_fields` (the slots follow).
@@ -107,8 +108,28 @@ class Fenced(_Value):
     _defaults = {"detail": ""}
 
 
+# --- inputs from the shell: service health (pyha.cf `monitor`, issue 14) ----------------
+
+class CheckFailed(_Value):
+    """A check of `resource` (a pyha.cf `monitor` line) in held group `group` failed here:
+    `detail` says how.  `restarts`, `window_ms` and `interval_ms` are the monitor line's
+    settings in force (the input carries them so a reload never needs a second path)."""
+    __slots__ = ("group", "resource", "detail", "restarts", "window_ms", "interval_ms")
+    _fields = __slots__
+    _defaults = {"detail": "check failed", "restarts": 1, "window_ms": 300000, "interval_ms": 2000}
+
+
+class ResourceRestarted(_Value):
+    """The outcome of a `RestartResource`: `ok` when the resource was stopped and started
+    again; otherwise `detail` says what failed (a failed restart counts as a failure)."""
+    __slots__ = ("group", "resource", "ok", "detail")
+    _fields = __slots__
+    _defaults = {"detail": ""}
+
+
 INPUTS = (GroupAcquired, GroupAcquireFailed, GroupReleased, GroupReleaseFailed,
-          VipFree, VipAnswered, VipConflict, VipLink, Standby, Takeover, Shutdown, Fenced)
+          VipFree, VipAnswered, VipConflict, VipLink, Standby, Takeover, Shutdown, Fenced,
+          CheckFailed, ResourceRestarted)
 
 
 # --- outputs: what the shell should do ------------------------------------------------
@@ -149,7 +170,15 @@ class FencePeer(_Value):
     _fields = ("node", "reason")
 
 
-ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete, FencePeer)
+class RestartResource(_Value):
+    """Stop then start `resource` of held group `group` here (its check failed); answer
+    with `ResourceRestarted`."""
+    __slots__ = ("group", "resource", "reason")
+    _fields = __slots__
+
+
+ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete, FencePeer,
+           RestartResource)
 
 
 # --- outputs: state changes (one per transition; the shell may record or ignore them) ---

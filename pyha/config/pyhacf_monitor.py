@@ -128,10 +128,13 @@ DIRECTIVES = [
          doc="Check RESOURCE (a resource of haresources: its script name or whole token) every interval while "
              "this node holds its group: the LSB status exit code of an init or resource.d script, systemctl "
              "is-active for a systemd unit, and with url= an HTTP GET that must answer 2xx or 3xx; a check "
-             "slower than timeout fails.  Each failure is logged and `pyha status` shows the last check.  restarts "
-             "and window are the restart policy (restart in place up to restarts times within window, then hand "
-             "the group over), which this release does not apply yet (issue 14): a failing service is reported, "
-             "not restarted or moved.",
+             "slower than timeout fails.  Each failure is logged and `pyha status` shows the last check.  A failed "
+             "check restarts RESOURCE in place (stop, then start) up to restarts times within window; one more "
+             "failure (a failed restart counts) hands the whole group to the peer by the standby exchange, as "
+             "hb_standby would (released here before the peer takes it); a node that gave the group up that way "
+             "is not handed it back within window (pyha takeover there overrides); with no healthy peer it is "
+             "restarted again at each failed check.  The reason goes "
+             "to the log and `pyha status`.",
          example=("monitor nginx interval=2s timeout=5s restarts=1 window=5min url=http://127.0.0.1/",),
          cross_check=_monitor_cross),
     Spec("notify", _notify, syntax="notify PROGRAM [ARG...]",

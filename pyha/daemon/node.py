@@ -232,7 +232,7 @@ class Daemon(object):
             for problem in self.resources.problems:
                 log.error("%s", problem)
             from pyha.daemon.health_shell import HealthShell
-            self.health = HealthShell(self.loop, self.resources.runner, self.haresources, resource_d, self.name)
+            self.health = HealthShell(self.loop, self.resources, self.haresources, resource_d, self.name)
             self.health.configure(self.pyhacf)
             if any(self.resources.ips.values()):
                 from pyha.resources.linkwatch import LinkWatch

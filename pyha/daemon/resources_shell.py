@@ -13,6 +13,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
 from pyha.cluster import manager_events as me
+from pyha.config.pyhacf_monitor import find_resource
 from pyha.resources import agents, ipaddr
 from pyha.resources.group import ArpAnnouncer, GroupRunner
 from pyha.resources.runner import ProcessRunner
@@ -52,6 +53,9 @@ class ResourceShell(object):
         self.carrier = {}  # type: Dict[Any, bool]  # (group, interface) -> carrier, while held
         self.link_ok = {}  # type: Dict[str, bool]  # group -> all its VIP interfaces have carrier
         self.releasing = set()  # type: set
+        self.haresources = haresources
+        self.restarting = {}  # type: Dict[str, List[Callable[[], Any]]]  # group -> what waits for its restart
+        self.before_restart = None  # type: Optional[Callable[[Any], Any]]  # told of each RestartResource first
         self._ifnames = {}  # type: Dict[str, str]
         for group in haresources.groups:
             tokens = [r.token for r in group.resources]
@@ -95,6 +99,10 @@ class ResourceShell(object):
         elif isinstance(action, me.ProbeVip):
             for key in action.groups:
                 self._probe(key)
+        elif isinstance(action, me.RestartResource):
+            if self.before_restart is not None:
+                self.before_restart(action)
+            self._restart(action.group, action.resource)
         elif isinstance(action, me.AnnounceVip):
             for key in action.groups:
                 for spec, ifname in self._vips(key):
@@ -214,7 +222,41 @@ class ResourceShell(object):
 
         self.witness.probe(ifname, ip, answered)
 
+    def _restart(self, key, resource):
+        """Stop then start one resource of a held group (RestartResource); answer
+        ResourceRestarted.  A release asked for meanwhile waits for it (queued below)."""
+        runner = self.groups.get(key)
+        tokens = set(r.token for r in find_resource(self.haresources, resource))
+        token = next((t for t in self.tokens.get(key, []) if t in tokens), None)
+
+        def report(ok, detail=""):
+            self.emit(me.ResourceRestarted(key, resource, ok, detail))
+
+        if runner is None or token is None:
+            self.loop.call_later(0, lambda: report(False, "%s is not a resource of group %s" % (resource, key)))
+            return
+        self.restarting[key] = []
+
+        def done(result):
+            waiting = self.restarting.pop(key, [])
+            if result.ok:
+                log.info("%s (group %s) restarted in %.2f s", token, key, result.duration)
+            else:
+                log.error("restart of %s (group %s) failed: %s", token, key, result.detail)
+            report(result.ok, result.detail)
+            for then in waiting:
+                then()
+
+        try:
+            runner.restart(token, done)
+        except RuntimeError as exc:
+            self.restarting.pop(key, None)
+            self.loop.call_later(0, lambda: report(False, str(exc)))
+
     def _release(self, key):
+        if key in self.restarting:
+            self.restarting[key].append(lambda: self._release(key))
+            return
         runner = self.groups.get(key)
         if runner is None:
             self.loop.call_later(0, lambda: self.emit(me.GroupReleased(key)))

@@ -506,6 +506,50 @@ def drill_cold_start(cluster, obs, res):
     res.check("no answers alternating between nodes", res.values["answers_alternating"] == 0)
 
 
+def kill_service(node, name="nginx"):
+    # type: (Any, str) -> List[str]
+    """SIGKILL every process called `name` on lab node `node` (its own PID namespace), by
+    PID; returns the PIDs killed."""
+    r = node.exec(["sh", "-c", "pids=$(pgrep -x %s) && kill -KILL $pids && echo $pids" % name], timeout=10)
+    return r.stdout.split() if r.returncode == 0 else []
+
+
+def drill_service_kill(cluster, obs, res):
+    """SIGKILL of every nginx process on the holder, its daemon alive (issue 14): pyha's
+    `monitor nginx` check fails and nginx is restarted in place; nothing moves."""
+    t0 = time.monotonic()
+    killed = kill_service(cluster.node("HA1"))
+    if not killed:
+        raise DrillError("no nginx process to kill on HA1")
+    res.values["killed_pids"] = len(killed)
+    if cluster.kinds["HA1"] != "pyha":
+        # Nothing watches nginx there (heartbeat's haresources mode): measure a while,
+        # then restart it as an operator would.
+        time.sleep(10.0)
+        _measure_stay(res, obs, t0)
+        res.notes.append("%s does not watch nginx: clients get no answer until it is restarted by hand"
+                         % cluster.kinds["HA1"])
+        res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
+        scenario.start_nginx(cluster.node("HA1"))
+        wait_for(lambda: obs.serving_now() == "HA1" and obs.answering(), 10)
+        return
+    wait_for(lambda: not obs.answering(), 5)
+    back = wait_for(lambda: obs.answering() and obs.serving_now() == "HA1", 30)
+    time.sleep(0.5)
+    _measure_stay(res, obs, t0)
+    res.check("nginx restarted in place: HA1 serves again", back and obs.holders() == ["HA1"],
+              "holders %s, serving %s" % (obs.holders(), obs.serving_now()))
+    res.check("no duplicate VIP", res.values["duplicate_vip_s"] == 0)
+    res.check("no answers alternating between nodes", res.values["answers_alternating"] == 0)
+    # the check interval (2 s in the lab's pyha.cf) + the check + stop and start of nginx
+    res.check("outage within 5 s", res.values["outage_s"] <= 5.0, "%.2f s" % res.values["outage_s"])
+    st = cluster.status("HA1") or {}
+    reasons = [d.get("reason", "") for d in st.get("resources", {}).get("decisions", [])]
+    res.check("HA1 restarted nginx because its check failed",
+              any(r.startswith("nginx failed its check") and "restarting it here" in r for r in reasons),
+              "decisions: %s" % "; ".join(reasons[-3:]))
+
+
 def _no_takeover(res, obs, t0):
     """Measure since `t0` and check that HA1 kept serving alone without an outage."""
     _measure_stay(res, obs, t0)
@@ -527,6 +571,7 @@ DRILLS = OrderedDict([
     ("flap", (drill_flap, "heartbeat link flapping: no takeover, no outage")),
     ("loss", (drill_loss, "30% heartbeat packet loss: no false failover")),
     ("cold-start", (drill_cold_start, "both nodes start at once: one holder, the preferred one")),
+    ("service-kill", (drill_service_kill, "nginx SIGKILLed on the holder: restarted in place, nothing moves")),
 ])
 
 

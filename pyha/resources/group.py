@@ -248,6 +248,30 @@ class GroupRunner(object):
         log.info("Running %s", " ".join(agent.argv("stop")))
         self.runner.start(agent.argv("stop"), after_stop, STOP_TIMEOUT, env=agent.env())
 
+    # -- restart of one resource (a failed service check, issue 14) ---------------------
+    def restart(self, token, done):
+        # type: (str, Callable[[GroupResult], Any]) -> None
+        """Stop then start the one resource `token` of this group; the rest of the group
+        (its address above all) is left alone.  `done(GroupResult)` with op "restart"."""
+        agent = next((a for a in self.agents if a.token == token), None)
+        if agent is None:
+            raise RuntimeError("group %s has no resource %s" % (self.key, token))
+        self._begin()
+        t0 = self.clock()
+
+        def result(ok, detail=""):
+            self._finish(done, GroupResult(ok, "restart", self.key, None if ok else token, detail,
+                                           self.clock() - t0))
+
+        def stopped(error=None):
+            if error:
+                result(False, "stop: %s" % error)
+                return
+            self._start_one(agent, lambda already_running=False: result(True),
+                            lambda detail: result(False, "start: %s" % detail))
+
+        self._stop_one(agent, stopped, self.stop_retries)
+
     # -- bookkeeping ------------------------------------------------------------------
     def _begin(self):
         if self.busy:

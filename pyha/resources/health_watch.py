@@ -6,7 +6,8 @@ this node holds the resource's group, and what each has seen, for the log and `p
 stops them when it is released (`on_event` with the resource shell's events), and keeps
 per resource: the last check, failures in a row, and the failure times within the
 monitor's window.  It logs a failure when it starts, every failure after it, and the
-recovery.  `on_result(group, monitor, result)` is where a restart/hand-over policy plugs in;
+recovery.  `on_result(group, monitor, result)` hands every result on (the daemon feeds
+failures to the core as `CheckFailed`, where the restart/hand-over policy decides);
 deciding anything is not this module's job.
 
 Never blocks the loop (checks are child processes, see health_runner) and never acts on a
@@ -84,8 +85,19 @@ class ServiceMonitors(object):
 
     def on_event(self, event):
         # type: (Any) -> None
-        """The resource shell's outcome events: watch a group while it runs here."""
-        if isinstance(event, me.GroupAcquired):
+        """The resource shell's outcome events: watch a group while it runs here; no
+        check of a resource while it restarts (RestartResource), and the next one an
+        interval after the restart's outcome (a check begun before it is dropped)."""
+        if isinstance(event, me.RestartResource):
+            for w in self.watched.values():
+                if w.group == event.group and w.monitor.resource == event.resource:
+                    w.watch.stop()
+        elif isinstance(event, me.ResourceRestarted):
+            if event.group in self.held:
+                for w in self.watched.values():
+                    if w.group == event.group and w.monitor.resource == event.resource:
+                        w.watch.start()
+        elif isinstance(event, me.GroupAcquired):
             self.held.add(event.group)
             self._start(event.group)
         elif isinstance(event, (me.GroupReleased, me.GroupReleaseFailed, me.GroupAcquireFailed)):

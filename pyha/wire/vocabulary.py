@@ -34,6 +34,7 @@ T_HBAPI_CLSTAT = "hbapi-clstat"
 PING_MSG = "pyha-ping"          # how many ping nodes we reach
 GROUPS_MSG = "pyha-groups"      # which groups run here (rsc_hold is per category)
 LINKS_MSG = "pyha-links"        # groups whose service interface has no carrier here
+HEALTH_MSG = "pyha-health"      # a monitored resource of a group failed its check here
 
 PROTOCOL_VERSION = 1
 
@@ -209,3 +210,10 @@ def pyha_groups(running):
 def pyha_links(down):
     # type: (Iterable[str]) -> Fields
     return [("t", LINKS_MSG), ("down", " ".join(down))]
+
+
+def pyha_health(group, resource, window_ms):
+    # type: (str, str, int) -> Fields
+    """This node's copy of `resource` (group `group`) failed its check: the peer must not
+    hand the group back here within `window_ms` (a genuine node ignores the type)."""
+    return [("t", HEALTH_MSG), ("group", group), ("resource", resource), ("window", "%d" % window_ms)]

@@ -27,9 +27,9 @@ from collections import OrderedDict
 from pyha.cluster.events import Deliver, Heard, Log, PingReply, Retransmit, Send, Tick
 from pyha.cluster.manager import Manager, ManagerConfig
 from pyha.cluster.manager_events import (
-    INPUTS, Acquire, AnnounceVip, FencePeer, Fenced, GroupAcquired, GroupAcquireFailed, GroupReleased,
-    GroupReleaseFailed, ProbeVip, Release, Shutdown, ShutdownComplete, VipAnswered, VipConflict,
-    VipFree, VipLink,
+    INPUTS, Acquire, AnnounceVip, CheckFailed, FencePeer, Fenced, GroupAcquired, GroupAcquireFailed,
+    GroupReleased, GroupReleaseFailed, ProbeVip, Release, ResourceRestarted, RestartResource, Shutdown,
+    ShutdownComplete, VipAnswered, VipConflict, VipFree, VipLink,
 )
 from pyha.cluster.membership import Membership, MembershipConfig
 from pyha.cluster.node_core import NodeCore
@@ -72,6 +72,9 @@ class World(object):
         self.dark = set()          # nodes whose service interface has no carrier
         self.power_off = None      # fn(when, fencer, target): a fence device switches a node off
         self.fenced = []           # (time, fencer, target) of every successful fence
+        # node -> how its monitored service is broken: "crash" (a restart mends it),
+        # "broken" (restarts succeed, checks keep failing), "unstartable" (restarts fail)
+        self.faults = {}
 
     def holders(self, key):
         return set(self.running[key])
@@ -144,10 +147,21 @@ class World(object):
 
 
 class FakeShell(object):
-    """Runs group operations for one node after fixed delays; may fail on purpose."""
+    """Runs group operations for one node after fixed delays; may fail on purpose.
+
+    With `monitor` (a dict: resource, group, interval_s, restarts, window_ms) it is also
+    the daemon's service monitor: while the group runs here it checks every interval and
+    says `CheckFailed` while the World says this node's service is faulty; it carries out
+    `RestartResource` after `restart_s` (no checks meanwhile, the next one an interval
+    after the outcome, as the daemon's Watch does)."""
 
     def __init__(self, node, world, acquire_s=0.5, release_s=0.3, probe_s=0.05,
-                 fail_start=(), fail_stop=(), fence_s=1.0, fence_ok=True):
+                 fail_start=(), fail_stop=(), fence_s=1.0, fence_ok=True, monitor=None, restart_s=0.4):
+        self.monitor = dict(monitor) if monitor else None
+        self.restart_s = restart_s
+        self._check_gen = 0                 # bumped when checks (re)start: older chains stop
+        self.restarting = False
+        self.checks = []                    # (time, ok) of every check made
         self.node = node
         self.world = world
         self.acquire_s = acquire_s
@@ -192,6 +206,38 @@ class FakeShell(object):
             if self.fence_ok:
                 self.world.power_off(now + self.fence_s, self.node, action.node)
             self._push(now + self.fence_s, "fence", (action.node, self.fence_ok))
+        elif isinstance(action, RestartResource):
+            self.restarting = True
+            self._push(now + self.restart_s, "restart", action)
+
+    def _watch(self, now):
+        """(Re)start the check chain: the first check one interval on."""
+        self._check_gen += 1
+        self._push(now + self.monitor["interval_s"], "check", self._check_gen)
+
+    def _check(self, due, gen):
+        m = self.monitor
+        if gen != self._check_gen or self.node not in self.world.running[m["group"]]:
+            return []  # released (or restarted meanwhile): this chain ends
+        self._push(due + m["interval_s"], "check", gen)
+        if self.restarting:
+            return []
+        fault = self.world.faults.get(self.node)
+        self.checks.append((due, fault is None))
+        if fault is None:
+            return []
+        return [CheckFailed(m["group"], m["resource"], "status exit 3 (%s)" % fault, m["restarts"],
+                            m["window_ms"], int(m["interval_s"] * 1000))]
+
+    def _restarted(self, due, action):
+        self.restarting = False
+        fault = self.world.faults.get(self.node)
+        if fault == "crash":
+            del self.world.faults[self.node]
+        self._watch(due)
+        if fault == "unstartable":
+            return [ResourceRestarted(action.group, action.resource, False, "%s start exited 1" % action.resource)]
+        return [ResourceRestarted(action.group, action.resource, True, "")]
 
     def next_due(self):
         return self.ops[0][0] if self.ops else INF
@@ -210,6 +256,8 @@ class FakeShell(object):
                     out.append(GroupAcquireFailed(key, "specres::one start exited 1"))
                 else:
                     out.append(GroupAcquired(key))
+                    if self.monitor and self.monitor["group"] == key:
+                        self._watch(due)
             elif kind == "release":
                 if key in self.fail_stop:
                     out.append(GroupReleaseFailed(key, "specres::one stop exited 1"))
@@ -227,6 +275,10 @@ class FakeShell(object):
                 else:
                     out.append(Fenced(target, False, "fence_ipmilan exit 1: Failed: Unable to obtain correct plug "
                                                      "status"))
+            elif kind == "check":
+                out.extend(self._check(due, key))
+            elif kind == "restart":
+                out.extend(self._restarted(due, key))
         return out
 
 
@@ -247,15 +299,17 @@ class NodeStack(object):
         self.exit_at = None            # set when the manager says ShutdownComplete
         self.log = []                  # (time, action) of every action of every step
         self.inputs = []               # (time, event) fed to the core besides network and ticks
+        self.reasons = []              # (time, input kind, Step.reason) of every step
 
     def record_sent(self, seq, payload):
         self.membership.record_sent(seq, payload)
 
     def _step(self, event, now):
         step = self.core.handle(event, now)
+        self.reasons.append((now, type(event).__name__, step.reason))
         for action in step.actions:
             self.log.append((now, action))
-            if isinstance(action, (Acquire, Release, ProbeVip, AnnounceVip, FencePeer)):
+            if isinstance(action, (Acquire, Release, ProbeVip, AnnounceVip, FencePeer, RestartResource)):
                 self.shell.take(now, action)
             elif isinstance(action, ShutdownComplete):
                 self.exit_at = now + self.exit_after_s
@@ -456,6 +510,15 @@ class Cluster(object):
             self._hg[node] += 1
             machine = self._machine(node, net.now)
             net.restart(node, machine, self._hg[node])
+        self.net.at(when, doit)
+
+    def fault(self, when, node, mode="crash"):
+        """`node`'s monitored service breaks at `when` (World.faults; None mends it)."""
+        def doit(net):
+            if mode is None:
+                self.world.faults.pop(node, None)
+            else:
+                self.world.faults[node] = mode
         self.net.at(when, doit)
 
     def cut(self, when, a=None, b=None, media=None, both_ways=True):

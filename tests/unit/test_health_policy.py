@@ -77,3 +77,11 @@ def test_hand_over_picks_a_healthy_peer_among_several():
     p.record_failure("ha2", G, "nginx", 0.0)
     d = p.failed(G, "nginx", 1.0, ["ha3", "ha2"])
     assert (d.action, d.to) == (HAND_OVER, "ha3")
+
+
+def test_the_operator_can_vouch_for_a_node():
+    p = _policy(local="ha1")
+    p.record_failure("ha1", G, "nginx", 0.0)
+    assert p.unfit(1.0) == [("ha1", G, 0.0, 300000)]
+    assert p.forget("ha1", G) and not p.forget("ha1", G)
+    assert p.may_hold("ha1", G, 1.0) and p.unfit(1.0) == []

@@ -25,6 +25,7 @@ The package, one job a module:
   legacy.py    LegacyFailback: auto_failback legacy (ip-request)
   fence.py     FenceGate: a dead peer that may hold resources is fenced before a takeover
   compat.py    RscWords (rsc_hold words); heartbeat's ipfail and pyha's peer words
+  health.py    ServiceHealth: failed checks -> restart in place or hand over (issue 14)
   witness.py   the VIP witness: probes, answers, conflicts, carrier
   timing.py    ProbeTiming: when to probe, how long an address must stay free
   rules.py     the arbitration ladder, an ordered list of named rules
@@ -33,7 +34,8 @@ The package, one job a module:
   commands.py  operator commands
   view.py      the snapshot for `pyha status`
 Manager is composed of mixins where the handlers share its state, owns collaborators where
-a job's state is its own (ProbeTiming, RscWords, InitialAcquisition, LegacyFailback, FenceGate; core.py
+a job's state is its own (ProbeTiming, RscWords, InitialAcquisition, LegacyFailback, FenceGate,
+ServiceHealth; core.py
 says which and why), and calls rules and view, plain functions of the Manager.
 
 What this package must never do: open sockets, read a clock, start processes or threads,

@@ -51,6 +51,7 @@ class CommandsMixin(object):
             why = "cannot take over: a standby exchange is in progress (%s)" % self._sb.state
             self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
             return
+        self._health.forgive(self._of(cats))
         for g in self._of(cats):
             if g.failed is not None:
                 self._log(INFO, "operator takeover clears the start failure of %s (%s)" % (g.key, g.failed["error"]))

@@ -15,9 +15,12 @@ would need most of the Manager: they are mixins, every field lives in `Manager._
 and the mixins hold none.  A job whose state is its own is an object the Manager owns,
 with a small interface: `ProbeTiming` (timing.py, the VIP witness's arithmetic),
 `RscWords` (compat.py, rsc_hold words), `InitialAcquisition` (initial.py, heartbeat's
-start line), `FenceGate` (fence.py, fencing a dead peer before a takeover) and `LegacyFailback` (legacy.py, the ip-request exchange's bookkeeping; it
-acts through `_claim`, `_unclaim`, `_decide`, `_send`).  The rules ladder (rules.py) and
-the status view (view.py) are plain functions of the Manager.
+start line), `FenceGate` (fence.py, fencing a dead peer before a takeover), `LegacyFailback`
+(legacy.py, the ip-request exchange's bookkeeping; it acts through `_claim`, `_unclaim`,
+`_decide`, `_send`) and `ServiceHealth` (health.py, the restart / hand-over policy's
+counters and restarts in flight; it acts through `_decide`, `_send`, `_start_standby`).
+The rules ladder (rules.py) and the status view (view.py) are plain functions of the
+Manager.
 
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
@@ -37,6 +40,7 @@ from pyha.cluster.manager.config import ManagerConfig
 from pyha.cluster.manager.fence import FenceGate
 from pyha.cluster.manager.groups import GroupsMixin
 from pyha.cluster.manager.heal import HealResolution
+from pyha.cluster.manager.health import ServiceHealth
 from pyha.cluster.manager.initial import InitialAcquisition
 from pyha.cluster.manager.legacy import LegacyFailback
 from pyha.cluster.manager.peer import PeerMixin
@@ -52,9 +56,10 @@ from pyha.cluster.manager.timers import TimersMixin
 from pyha.cluster.manager.timing import ProbeTiming
 from pyha.cluster.manager.witness import WitnessMixin
 from pyha.cluster.manager_events import (
-    CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CommandResult, Fenced, GroupAcquired, GroupAcquireFailed,
+    CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CheckFailed, CommandResult, Fenced, GroupAcquired,
+    GroupAcquireFailed,
     GroupReleased, GroupReleaseFailed, GroupStateChanged, PhaseChanged, Shutdown, Standby,
-    StandbyStateChanged, Takeover, VipAnswered, VipConflict, VipFree, VipLink,
+    ResourceRestarted, StandbyStateChanged, Takeover, VipAnswered, VipConflict, VipFree, VipLink,
 )
 from pyha.wire import vocabulary as words
 
@@ -76,6 +81,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         self._heal = HealResolution()  # "Partition with X resolved" (heal.py)
         self._legacy = LegacyFailback(self)  # auto_failback legacy's ip-request exchange
         self._fence = FenceGate(self)  # fencing a dead peer before any takeover (fence.py)
+        self._health = ServiceHealth(self)  # pyha.cf monitors: restart in place or hand over
         self._groups = OrderedDict((g.key, _Group(g)) for g in config.groups)  # type: Dict[str, _Group]
         self._peer = _Peer(config.peer)
         self._rsc = RscWords(self.me, config.peer)  # rsc_hold words <-> categories
@@ -325,6 +331,12 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
     def _on_fenced(self, ev, now):
         self._fence.on_fenced(ev, now)
 
+    def _on_check_failed(self, ev, now):
+        self._health.on_check_failed(ev, now)
+
+    def _on_restarted(self, ev, now):
+        self._health.on_restarted(ev, now)
+
     _HANDLERS = {
         CommUp: "_on_comm_up",
         NodeUp: "_on_node_up",
@@ -350,6 +362,8 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         Shutdown: "_on_shutdown",
         Fenced: "_on_fenced",
         Tick: "_on_tick",
+        CheckFailed: "_on_check_failed",
+        ResourceRestarted: "_on_restarted",
         LinkUp: None,
         LinkDead: None,
     }

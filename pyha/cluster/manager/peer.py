@@ -293,5 +293,8 @@ class PeerMixin(object):
         elif t == LINKS_MSG:
             self._peer.is_pyha = True
             self._on_peer_links(fields, ev.seq if isinstance(ev.seq, int) else None)
+        elif t == words.HEALTH_MSG:
+            self._peer.is_pyha = True
+            self._health.on_peer_word(fields, now)
         elif t == words.T_STONITH:
             self._log(INFO, "%s reports stonith of %s: %s" % (self.peer, fields.get("node"), fields.get("result")))

@@ -202,6 +202,8 @@ def _failback(m, now):
         return None  # it would hand them straight back; wait for its ping count to recover
     if m._peer_link_down(theirs):
         return None  # it cannot serve them; wait for its carrier (it tells us)
+    if m._health.peer_unfit(theirs, now):
+        return None  # its copy failed its check within the window (pyha-health): not yet
     m._failback_needed = False
     ok, why = m._start_standby(words.RSC_FOREIGN, "auto_failback: %s is back and stable, giving its "
                                                "groups back" % m.peer, "failback")

@@ -108,6 +108,10 @@ class StandbyMixin(object):
                          "here to try again)" % (prefix, self._fmt(self._keys(groups=failed)),
                                                  failed[0].failed["error"]), WARNING)
             return
+        unhealthy = self._health.refusal(self._of(cats), now)
+        if unhealthy:
+            self._decide("%s  %s" % (prefix, unhealthy), WARNING)
+            return
         dark = [g for g in self._of(cats) if g.key in self._arb.links_down]
         if dark:
             self._decide("%s  %s cannot be served here: %s has no carrier" % (

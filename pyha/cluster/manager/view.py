@@ -61,4 +61,5 @@ def snapshot(m):
         "fencing": m._fence.to_dict(),
         "last_decision": dict(m._last_decision) if m._last_decision else None,
         "decisions": [dict(d) for d in m._history],
+        "health": m._health.snapshot(m._now),
     }
