@@ -33,6 +33,9 @@ def up(
     nginx_init: str = typer.Option("el", "--nginx-init",
                                    help="el: nginx's init script stops like EL's (signal, wait for exit); "
                                         "debian: the stock script (sleeps 1 s in every stop)."),
+    fencing: bool = typer.Option(False, "--fencing", help="A virtual BMC (ipmi_sim) per node and pyha.cf fence "
+                                                          "lines for fence_ipmilan: a dead peer is fenced "
+                                                          "before any takeover."),
 ):
     """Build HA1, HA2, a gateway and a client; nginx on both nodes; `pyha init`; start the daemons."""
     from pyha.lab import LabError, scenario
@@ -45,7 +48,7 @@ def up(
         fail("--nginx-init must be el or debian", code=2)
     try:
         scenario.up(prefix=prefix, profile=profile, peer_daemon=peer_daemon, nginx_init=nginx_init,
-                    progress=lambda text: typer.echo("lab: " + text))
+                    progress=lambda text: typer.echo("lab: " + text), fencing=fencing)
     except LabError as exc:
         fail(str(exc))
     typer.echo("lab is up: VIP http://%s/ from the client (pyha lab exec client -- curl -s http://%s/)"

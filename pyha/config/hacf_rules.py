@@ -140,10 +140,10 @@ def _logging(p):
 def _stonith(p):
     # type: (Any) -> None
     for d in p.stonith:
-        p.warn("hacf-stonith-manual", "%s: `pyha fence` uses this device, but pyha's daemon does not fence a dead "
-               "peer before taking over yet (heartbeat does)" % d.directive, d.lineno,
-               "test the device with `pyha fence status NODE`; until the daemon fences, a cut heartbeat link "
-               "is guarded only by the VIP witness")
+        p.report(dg.INFO, "hacf-stonith-fences", "%s: pyha's daemon fences a dead peer with this device before "
+                 "taking over (as heartbeat does), unless pyha.cf has a `fence` line for that peer" % d.directive,
+                 d.lineno, "test the device with `pyha fence status NODE`; the daemon also checks it every "
+                 "fence_check (pyha.cf, default 5min) and `pyha status` shows the result")
 
 
 FILE_RULES = (_auto_failback, _nodes, _media, derive_timing, _timing, _autojoin, _logging, _stonith)

@@ -1,5 +1,5 @@
-"""pyha.cf directives for fencing (issue 15): `fence NODE AGENT key=value...` and
-`fence_delay SECONDS`.
+"""pyha.cf directives for fencing (issue 15): `fence NODE AGENT key=value...`,
+`fence_delay SECONDS`, `fence_action reboot|off` and `fence_check INTERVAL`.
 
 The lines are read by `pyha.fencing.lines` (pure: a function of the line's words); this
 module registers them with pyha.cf (`pyha.config.pyhacf_registry`) and adds the checks that
@@ -12,7 +12,7 @@ from typing import Any
 
 from pyha import diagnostics as dg
 from pyha.config.common import show
-from pyha.config.pyhacf_schema import Findings, Spec
+from pyha.config.pyhacf_schema import Findings, Spec, choice, duration_ms, single
 from pyha.fencing.lines import FENCE_DELAY_SYNTAX, FENCE_SYNTAX, FenceLine, param, parse_fence, parse_fence_delay
 
 
@@ -43,6 +43,9 @@ def _fence_host(value, facts):
                          hint="chown root:root %s; chmod 700 %s" % (path, path))]
     return []
 
+FENCE_ACTIONS = ("reboot", "off")
+FENCE_CHECK_DEFAULT_MS = 300 * 1000
+
 
 DIRECTIVES = [
     Spec("fence", parse_fence, kind="many", key=lambda v: v.node, syntax=FENCE_SYNTAX,
@@ -50,7 +53,7 @@ DIRECTIVES = [
              "parameters (see `AGENT -o metadata`); they reach the agent on stdin, never on a command line, with "
              "action= set by pyha.  Keep passwords out of this file with password_script=.  delay=SECONDS waits "
              "before fencing this node.  A fence line for a node wins over ha.cf's stonith lines.  Used by "
-             "`pyha fence`; the daemon does not fence before a takeover yet (issue 15).",
+             "`pyha fence` and by the daemon, which fences a dead peer before taking anything over.",
          example=("fence ha2 fence_ipmilan ip=192.0.2.12 username=admin password_script=/etc/ha.d/bmc-pw "
                   "lanplus=1 cipher=3",),
          cross_check=_fence_cross, host_check=_fence_host),
@@ -58,4 +61,15 @@ DIRECTIVES = [
          doc="Seconds to wait before fencing the preferred node (the first node of haresources), so that when "
              "both nodes try to fence each other the preferred one wins.  A fence line's delay= wins over it.",
          example=("fence_delay 5",)),
+    Spec("fence_action", single(choice(*FENCE_ACTIONS)), default="reboot", syntax="fence_action reboot|off",
+         doc="What the daemon asks the device to do to a dead peer before taking over: `reboot` (heartbeat's "
+             "reset, the fence agents' default: the node comes back and rejoins) or `off` (it stays off until "
+             "someone looks at it).  Default reboot.",
+         example=("fence_action off",)),
+    Spec("fence_check", single(duration_ms(0, 24 * 3600 * 1000)), default=FENCE_CHECK_DEFAULT_MS,
+         syntax="fence_check INTERVAL",
+         doc="How often the daemon asks the peer's fence device for the peer's power state (the agent's "
+             "status action, cluster-glue's -S), so that a broken device shows in `pyha status` and the log "
+             "before it is needed.  0 turns the checks off.  Default 5min (heartbeat: hourly).",
+         example=("fence_check 10min",)),
 ]

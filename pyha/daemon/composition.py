@@ -10,7 +10,7 @@ Pure: no I/O, no clock.
 from collections import OrderedDict, namedtuple
 from typing import Any, Dict, Optional
 
-from pyha.cluster.manager import ManagerConfig
+from pyha.cluster.manager import ManagedGroup, ManagerConfig
 from pyha.cluster.membership import MembershipConfig
 
 # membership/manager: the cores' configurations (manager None without resources);
@@ -22,6 +22,18 @@ CoreConfig = namedtuple("CoreConfig", "membership manager ping_targets ping_grou
 
 class CompositionError(ValueError):
     """The configuration cannot make a node core (the message says why)."""
+
+
+def fence_config(cf, pyhacf):
+    # type: (Any, Any) -> Any
+    """The FenceConfig of ha.cf's stonith lines and pyha.cf's `fence` / `fence_delay` lines
+    (as `pyha.fencing.load` reads them from files, here from the daemon's parsed models)."""
+    from pyha.fencing.devices import FenceConfig
+    settings = pyhacf.settings if pyhacf is not None else None
+    fences = [(e.value, e.lineno) for e in settings.entries("fence")] if settings is not None else []
+    delay = settings.get("fence_delay") if settings is not None else 0.0
+    return FenceConfig.from_lines(cf.stonith, fences, delay or 0.0, getattr(cf, "filename", None) or "ha.cf",
+                                  getattr(pyhacf, "filename", None) or "pyha.cf")
 
 
 def fence_options(fencing, local, peer, preferred):
@@ -65,7 +77,7 @@ def core_config(cf, haresources, name, manage_resources=True, fencing=None):
         if len(peers) != 1:
             raise CompositionError("pyha manages resources for two-node clusters; ha.cf lists %d nodes (%s)"
                                    % (len(cf.nodes), " ".join(cf.nodes)))
-        preferred = haresources.groups[0].node if haresources.groups else None
+        preferred = ManagedGroup.coerce(haresources.groups[0]).node if haresources.groups else None
         manager = ManagerConfig(
             local=name, peer=peers[0], groups=haresources.groups,
             auto_failback=cf.auto_failback, keepalive_ms=cf.keepalive_ms, deadtime_ms=cf.deadtime_ms,

@@ -31,8 +31,9 @@ from pyha.cluster import manager_events as me
 from pyha.cluster.node_core import NodeCore
 from pyha.config.check import check_config
 from pyha.daemon import logsetup, statefiles
-from pyha.daemon.composition import CompositionError, core_config
+from pyha.daemon.composition import CompositionError, core_config, fence_config
 from pyha.daemon.control import ControlServer
+from pyha.daemon.fence_shell import start_fence_shell
 from pyha.daemon.logsetup import LOGGER, RateLimiter
 from pyha.daemon.reload import Reloader, keyring_of
 from pyha.daemon.loop import EventLoop
@@ -145,7 +146,7 @@ class Daemon(object):
                                  lambda: (self.cf, self.haresources, self.authkeys), self._use_keys,
                                  lambda: self.pyhacf, self._use_pyhacf)
         try:
-            cc = core_config(cf, self.haresources, self.name, self.settings.manage_resources)
+            cc = core_config(cf, self.haresources, self.name, self.settings.manage_resources, fence_config(cf, self.pyhacf))
         except CompositionError as exc:
             raise StartupError(str(exc))
         self.ping_targets, self.ping_groups = cc.ping_targets, cc.ping_groups
@@ -154,7 +155,7 @@ class Daemon(object):
         self.membership, self.manager = self.core.membership, self.core.manager
         self._inbox = []  # type: List[Any]  # inputs waiting for the core (never re-entered)
         self._feeding = False
-        self.resources = None  # type: Any
+        self.resources = self.fence = None  # type: Any  # fence: pyha/daemon/fence_shell.py
         self.health = None  # type: Any  # pyha.cf `monitor` and `notify` (pyha/daemon/health_shell.py)
         self.linkwatch = None  # type: Any
         self._link_poll_at = 0.0
@@ -234,6 +235,7 @@ class Daemon(object):
             from pyha.daemon.health_shell import HealthShell
             self.health = HealthShell(self.loop, self.resources, self.haresources, resource_d, self.name)
             self.health.configure(self.pyhacf)
+            self.fence = start_fence_shell(self.loop, self.cf, self.pyhacf, self.manager.config, self._on_resource_event)
             if any(self.resources.ips.values()):
                 from pyha.resources.linkwatch import LinkWatch
                 try:
@@ -261,7 +263,6 @@ class Daemon(object):
     # -- the loop ----------------------------------------------------------------------
     def run(self):
         # type: () -> int
-        now = self.clock()
         self._feed(_START)
         self._arm_tick()
         self.loop.run()
@@ -401,7 +402,7 @@ class Daemon(object):
                 # logged by the manager, kept by the core for `pyha status` (transitions)
                 if self.health is not None:
                     self.health.on_transition(action)
-            elif self.resources is not None and self.resources.do(action):
+            elif any(shell is not None and shell.do(action) for shell in (self.resources, self.fence)):
                 pass
             elif isinstance(action, ev.PartitionHealed) and self.resources is not None:
                 # whatever we still hold after the heal, neighbours must map to us
@@ -489,6 +490,7 @@ class Daemon(object):
             snap["daemon"]["watchdog"] = self.watchdog.snapshot()
         if self.health is not None:
             snap["monitors"] = self.health.snapshot(now)
+        snap["fence_device"] = self.fence.snapshot(now) if self.fence is not None else None
         return snap
 
     # -- reload (SIGHUP): pyha/daemon/reload.py ----------------------------------------
@@ -513,7 +515,6 @@ class Daemon(object):
         A second signal while resources are still being released is logged and ignored:
         exiting now would leave them running (the guardian would then try, but a clean
         release is what the peer is waiting for)."""
-        now = self.clock()
         if self._stopping:
             log.warning("already stopping (%s); waiting for the resources to be released", why)
             return
@@ -540,8 +541,8 @@ class Daemon(object):
         if self.linkwatch is not None:
             self.loop.remove_reader(self.linkwatch)
             self.linkwatch.close()
-        if self.health is not None:
-            self.health.close()
+        for shell in (s for s in (self.health, self.fence) if s is not None):
+            shell.close()
         if self.resources is not None:
             self.resources.close()
         if self.guardian is not None:

@@ -184,12 +184,15 @@ def start_daemon(node, kind="pyha"):
 
 
 def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
-       daemon="pyha", hacf_edit=None, nginx_init="el"):
-    # type: (str, Optional[str], str, str, object, str, object, str) -> Lab
+       daemon="pyha", hacf_edit=None, nginx_init="el", fencing=False, broken_bmc_password=False):
+    # type: (str, Optional[str], str, str, object, str, object, str, bool, bool) -> Lab
     """`peer_daemon` runs on HA1, `daemon` on HA2 (heartbeat on both = the reference to
     measure against).  `hacf_edit(text) -> text` adjusts the generated ha.cf (benchmarks
     use it for the timings of a comparison).  `nginx_init`: "el" (the default: stops like
-    EL's script) or "debian" (the stock script, a fixed 1 s sleep in every stop)."""
+    EL's script) or "debian" (the stock script, a fixed 1 s sleep in every stop).
+    `fencing`: each node gets a virtual BMC and pyha.cf `fence` lines for it (see
+    `add_fencing`); `broken_bmc_password` writes a wrong password into them (a BMC that
+    refuses every call, for the "broken device" drills)."""
     if nginx_init not in NGINX_INITS:
         raise LabError("nginx init script must be one of %s, not %r" % (", ".join(NGINX_INITS), nginx_init))
     say = progress or (lambda text: None)
@@ -218,6 +221,10 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
                 with open(path, "w") as f:
                     f.write(text)
         kinds = {"HA1": peer_daemon, "HA2": daemon}
+        if fencing:
+            say("virtual BMCs (ipmi_sim) for HA1 and HA2; pyha.cf: fence_ipmilan lines, fence_delay %d, "
+                "fence_action off" % FENCE_DELAY_S)
+            add_fencing(lab, broken_bmc_password)
         for name in NODES:
             if kinds[name] == "heartbeat":
                 # the tutorial's ipfail (ping arbitration for genuine heartbeat); a pyha
@@ -227,18 +234,40 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
         for name in NODES:
             say("%s: starting %s" % (name, kinds[name]))
             start_daemon(lab.node(name), kinds[name])
-        _save_meta(lab, profile, kinds, nginx_init)
+        _save_meta(lab, profile, kinds, nginx_init, fencing)
     except Exception:
         lab.down()
         raise
     return lab
 
 
-def _save_meta(lab, profile, kinds, nginx_init):
+FENCE_DELAY_S = 5  # HA2 waits this long before fencing HA1 (the preferred node fences first)
+
+
+def add_fencing(lab, broken_password=False):
+    """A virtual BMC per node (`pyha.lab.bmcs`: ipmi_sim in the gateway's namespace, its
+    chassis hook powers the lab node off and on) and, on both nodes, pyha.cf lines for the
+    real fence_ipmilan: one `fence` line per node, `fence_delay`, `fence_action off` (a
+    fenced lab node stays off until `pyha fence on`).  The BMCs live in the lab's
+    namespaces and state directory: `pyha lab down` removes them with the rest."""
+    from pyha.lab.bmcs import BMC_PASSWORD, attach_bmcs, fence_lines
+    bmcs = attach_bmcs(lab, os.path.join(lab.statedir, "bmcs"))
+    lines = fence_lines(lab, bmcs, password="not-" + BMC_PASSWORD if broken_password else BMC_PASSWORD)
+    text = "\n# pyha lab up --fencing: each node's virtual BMC (fence_ipmilan)\n%s\nfence_delay %d\n" \
+           "fence_action off\n" % ("\n".join(lines), FENCE_DELAY_S)
+    for name in NODES:
+        path = lab.node(name).host_path("/etc/ha.d/pyha.cf")
+        with open(path, "a") as f:
+            f.write(text)
+        os.chmod(path, 0o600)  # it holds the BMC password now
+    return bmcs
+
+
+def _save_meta(lab, profile, kinds, nginx_init, fencing=False):
     import json
     with open(os.path.join(lab.statedir, "scenario.json"), "w") as f:
         json.dump({"profile": profile, "peer_daemon": kinds["HA1"], "daemons": kinds, "vip": VIP,
-                   "nginx_init": nginx_init}, f)
+                   "nginx_init": nginx_init, "fencing": bool(fencing)}, f)
 
 
 def load_meta(lab):

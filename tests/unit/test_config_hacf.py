@@ -405,7 +405,7 @@ def test_logging():
 
 
 def test_stonith():
-    assert_diag(BASE + "stonith baytech /etc/ha.d/conf/stonith.baytech\n", "hacf-stonith-manual", 10, "warning")
+    assert_diag(BASE + "stonith baytech /etc/ha.d/conf/stonith.baytech\n", "hacf-stonith-fences", 10, "info")
     assert_diag(BASE + "stonith_host *\n", "hacf-stonith-syntax", 10, "error")
 
 
