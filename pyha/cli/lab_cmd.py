@@ -162,7 +162,8 @@ def drill(
     prefix: str = typer.Option("pyhalab", "--prefix"),
     json_out: bool = typer.Option(False, "--json"),
     url: str = typer.Option(None, "--url", help="Real cluster: run on one of its nodes against this URL of the "
-                                                "VIP (drills: failover, restart, kill, link-down, nic-down)."),
+                                                "VIP (drills: failover, restart, kill, link-down, nic-down, "
+                                                "service-kill)."),
     yes: bool = typer.Option(False, "--yes", help="Real cluster: allow drills that take something down."),
     restore_after: float = typer.Option(None, "--restore-after", help="Real cluster: a detached process brings "
                                         "downed links up after this many seconds even if the drill dies "

@@ -114,16 +114,14 @@ class CheckFailed(_Value):
     """A check of `resource` (a pyha.cf `monitor` line) in held group `group` failed here:
     `detail` says how.  `restarts`, `window_ms` and `interval_ms` are the monitor line's
     settings in force (the input carries them so a reload never needs a second path)."""
-    __slots__ = ("group", "resource", "detail", "restarts", "window_ms", "interval_ms")
-    _fields = __slots__
+    _fields = ("group", "resource", "detail", "restarts", "window_ms", "interval_ms")
     _defaults = {"detail": "check failed", "restarts": 1, "window_ms": 300000, "interval_ms": 2000}
 
 
 class ResourceRestarted(_Value):
     """The outcome of a `RestartResource`: `ok` when the resource was stopped and started
     again; otherwise `detail` says what failed (a failed restart counts as a failure)."""
-    __slots__ = ("group", "resource", "ok", "detail")
-    _fields = __slots__
+    _fields = ("group", "resource", "ok", "detail")
     _defaults = {"detail": ""}
 
 
@@ -173,8 +171,7 @@ class FencePeer(_Value):
 class RestartResource(_Value):
     """Stop then start `resource` of held group `group` here (its check failed); answer
     with `ResourceRestarted`."""
-    __slots__ = ("group", "resource", "reason")
-    _fields = __slots__
+    _fields = ("group", "resource", "reason")
 
 
 ACTIONS = (Acquire, Release, ProbeVip, AnnounceVip, CommandResult, ShutdownComplete, FencePeer,

@@ -24,6 +24,7 @@ time from the daemons' state and no client outage.
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections import OrderedDict
@@ -362,12 +363,74 @@ def drill_nic_down(pair, obs, res, opts):
         _back(res, pair, obs, time.monotonic(), pair.me, pair.deadtime + 30)
 
 
+def service_pids(name, proc="/proc"):
+    # type: (str, str) -> List[int]
+    """PIDs of the processes whose name (comm, at most 15 characters) is `name`, read from
+    /proc: the drill kills exactly these, one by one."""
+    out = []
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "comm")) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue  # gone meanwhile
+        if comm == name[:15]:
+            out.append(int(entry))
+    return sorted(out)
+
+
+def monitored_service(st, group):
+    # type: (Dict[str, Any], str) -> Optional[str]
+    """The process name of the service a pyha.cf `monitor` line checks in `group` (its
+    script name, before any `::`), from the daemon's status."""
+    for name, m in (st.get("monitors") or {}).items():
+        if m.get("group") == group:
+            return name.split("::")[0].split("/")[-1]
+    return None
+
+
+def drill_service_kill(pair, obs, res, opts):
+    """SIGKILL of every process of the monitored service on this node, the holder, its
+    daemon alive (issue 14): the failed check restarts it in place (or, out of restarts,
+    hands the group over); clients are served again, never by both nodes."""
+    if obs.holders() != [pair.me]:
+        raise DrillError("run service-kill on the node that holds %s (holders: %s)" % (pair.group, obs.holders()))
+    name = monitored_service(pair.status() or {}, pair.group)
+    if name is None:
+        raise DrillError("no pyha.cf monitor line checks a resource of %s: nothing would notice" % pair.group)
+    pids = [p for p in service_pids(name) if p != os.getpid()]
+    if not pids:
+        raise DrillError("no process called %s on this node" % name)
+    t0 = time.monotonic()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    res.values["killed_pids"] = len(pids)
+    wait_for(lambda: not obs.answering(), 5)
+    back = wait_for(lambda: obs.answering() and obs.holders() is not None and len(obs.holders()) == 1, 60)
+    time.sleep(0.5)
+    res.values["outage_s"] = obs.outage_since(t0 - 1.0)
+    res.values["duplicate_vip_s"] = obs.duplicate_since(t0)
+    res.check("clients served again", back, "holders %s" % obs.holders())
+    res.check("never held by both nodes", res.values["duplicate_vip_s"] == 0,
+              "%.2f s" % res.values["duplicate_vip_s"])
+    st = pair.status() or {}
+    reasons = [d.get("reason", "") for d in (st.get("resources") or {}).get("decisions", [])]
+    res.check("the daemon acted because %s failed its check" % name,
+              any(r.startswith("%s failed its check" % name) for r in reasons), "; ".join(reasons[-2:]))
+
+
 REAL_DRILLS = OrderedDict([
     ("failover", (drill_failover, "standby moves the group to the peer, takeover brings it back")),
     ("restart", (drill_restart, "graceful restart of this node's daemon: hand-over, no duplicate")),
     ("kill", (drill_kill, "SIGKILL of this node's daemon: service back without a duplicate VIP")),
     ("link-down", (drill_link_down, "this node's heartbeat links down: nothing moves")),
     ("nic-down", (drill_nic_down, "this node's public NIC down: hand-over at once")),
+    ("service-kill", (drill_service_kill, "SIGKILL of the monitored service here: restarted, served again")),
 ])
 
 

@@ -92,3 +92,21 @@ def test_killed_nginx_is_restarted_in_place_then_the_group_moves_when_it_fails_a
             restart_outage, handover_outage, obs.duplicate_since(t1)))
     finally:
         obs.close()
+
+
+def test_real_pair_service_kill_drill_on_the_node_that_took_over(lab):
+    """`pyha drill --url http://VIP/ service-kill --yes`, the real-pair mode run from a
+    node: refused on the node that does not hold the group; on HA2, which now holds it
+    with none of its restarts used, nginx is SIGKILLed and restarted in place."""
+    assert scenario.wait_for(lambda: scenario.vip_holders(lab) == ["HA2"] and scenario.curl_vip(lab) == "HA2", 30)
+    url = "http://%s/" % scenario.VIP
+    r = scenario.run_pyha(lab.node("HA1"), "drill", "--url", url, "service-kill", "--yes", "--json", timeout=120)
+    assert r.returncode != 0 and "run service-kill on the node that holds" in r.stdout + r.stderr, r.stdout
+    r = scenario.run_pyha(lab.node("HA2"), "drill", "--url", url, "service-kill", "--yes", "--json", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads(r.stdout)[0]
+    assert res["passed"], res
+    assert res["values"]["duplicate_vip_s"] == 0 and res["values"]["killed_pids"] >= 2, res
+    assert scenario.vip_holders(lab) == ["HA2"] and scenario.curl_vip(lab) == "HA2"
+    assert "nginx failed its check once: restarting it here (restart 1 of 1 in 5 min)" in log_text(lab, "HA2")
+    print("real-pair service-kill on HA2: outage %.2f s" % res["values"]["outage_s"])
