@@ -95,10 +95,13 @@ def test_broken_device_no_takeover_retries_and_says_why():
     assert c.stacks["ha2"].core.last_reason == snap["reason"]  # what `pyha status` shows as the last step
     assert stonith(c, "ha2") == [{"node": "ha1", "result": "bad"}]  # once, not every attempt
     # An operator's takeover is refused while the gate waits (it is what protects the data).
-    from pyha.cluster.manager_events import Takeover
+    from pyha.cluster.manager_events import CommandResult, Takeover
     c.command(60.2, "ha2", Takeover())
     c.run_until(61)
     assert acquires(c, "ha2") == []
+    [(_, answer)] = c.actions("ha2", CommandResult)
+    assert not answer.accepted and answer.reason.startswith(
+        "cannot take over: waiting for the fencing of ha1 (failed); fencing ha1 failed: fence_ipmilan exit 1")
     # The BMC is repaired: the next attempt succeeds and only then is the group taken.
     c.stacks["ha2"].shell.fence_ok = True
     c.run_until(70)

@@ -46,6 +46,10 @@ class CommandsMixin(object):
             why = "cannot take over: resources are %s" % self._phase
             self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
             return
+        if self._fence.blocking:
+            why = "cannot take over: %s; %s" % (self._fence.waiting_for(), self._fence.reason)
+            self._out.append(CommandResult(CMD_TAKEOVER, which, False, why))
+            return
         cats = self._rsc.cats(which, self.me)
         if self._peer.state == PEER_UP and self._sb.state != SB_NONE:
             why = "cannot take over: a standby exchange is in progress (%s)" % self._sb.state
