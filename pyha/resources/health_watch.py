@@ -53,6 +53,7 @@ class ServiceMonitors(object):
         self.on_result = on_result
         self.watched = OrderedDict()  # type: Dict[str, _Watched]
         self.held = set()  # type: set
+        self.restarting = set()  # type: set  # (group, resource) being restarted: not checked, even after a reload
         self.problems = []  # type: List[str]
 
     def configure(self, monitors):
@@ -89,14 +90,14 @@ class ServiceMonitors(object):
         check of a resource while it restarts (RestartResource), and the next one an
         interval after the restart's outcome (a check begun before it is dropped)."""
         if isinstance(event, me.RestartResource):
+            self.restarting.add((event.group, event.resource))
             for w in self.watched.values():
                 if w.group == event.group and w.monitor.resource == event.resource:
                     w.watch.stop()
         elif isinstance(event, me.ResourceRestarted):
+            self.restarting.discard((event.group, event.resource))
             if event.group in self.held:
-                for w in self.watched.values():
-                    if w.group == event.group and w.monitor.resource == event.resource:
-                        w.watch.start()
+                self._start(event.group)
         elif isinstance(event, me.GroupAcquired):
             self.held.add(event.group)
             self._start(event.group)
@@ -109,7 +110,7 @@ class ServiceMonitors(object):
     def _start(self, key):
         # type: (str) -> None
         for w in self.watched.values():
-            if w.group == key:
+            if w.group == key and (key, w.monitor.resource) not in self.restarting:
                 w.watch.start()
 
     def _result(self, w, result):

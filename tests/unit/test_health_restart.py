@@ -194,3 +194,18 @@ def test_legacy_mode_restarts_in_place_and_says_why():
         d(me.ResourceRestarted(VIP, "nginx", True), 0.2)
     assert of(acts, me.RestartResource)[0].reason.endswith(
         "(auto_failback legacy has no standby exchange): restarting it here again")
+
+
+def test_a_reload_during_a_restart_does_not_check_the_resource_being_restarted():
+    from pyha.config.pyhacf import PyhaCf
+    from pyha.config.pyhacf_monitor import monitors
+    loop, runner, sm, seen = _monitors("monitor nginx interval=1s\n")
+    g1 = "192.0.2.160/24/eth0"
+    sm.on_event(me.GroupAcquired(g1))
+    sm.on_event(me.RestartResource(g1, "nginx", "failed"))
+    sm.configure(monitors(PyhaCf.parse("monitor nginx interval=2s\n", "pyha.cf").settings))  # SIGHUP meanwhile
+    loop.advance(5.0)
+    assert runner.started == [] and not sm.snapshot()["nginx"]["checking"]
+    sm.on_event(me.ResourceRestarted(g1, "nginx", False, "start: exit 1"))
+    loop.advance(2.1)
+    assert len(runner.started) == 1  # the new interval, from the outcome on
