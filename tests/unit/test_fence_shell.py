@@ -116,3 +116,61 @@ def test_the_daemon_builds_both_halves_from_its_configuration(tmp_path):
     plain = core_config(cf, hares, "ha2", True, fence_config(cf, PyhaCf.load_optional(str(d / "none.cf")))).manager
     assert plain.fence_device is None  # no fence line: the core behaves as without a device
     assert start_fence_shell(loop, cf, None, plain, lambda e: None) is None
+
+
+GLUE = """#!/bin/sh
+echo "$@" >> "%(dir)s/calls"
+case "$*" in
+  *-l*) echo "%(hosts)s" ;;
+esac
+exit 0
+"""
+
+
+class _GlueProbe(object):
+    """cluster-glue's `stonith` is a script here; external/ipmi's parameter names as
+    `stonith -t external/ipmi -n` prints them (spec/fencing.md)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def stonith_path(self):
+        return self.path
+
+    def glue_names(self, type_):
+        return ["hostname", "ipaddr", "userid", "passwd", "interface"], ""
+
+    def agent_path(self, agent):
+        return None
+
+
+def _glue_shell(tmp_path, hosts):
+    script = tmp_path / "stonith"
+    script.write_text(GLUE % {"dir": str(tmp_path), "hosts": hosts})
+    os.chmod(str(script), stat.S_IRWXU)
+    hacf = tmp_path / "ha.cf"
+    hacf.write_text("node ha1\nnode ha2\nbcast eth0\nstonith_host * external/ipmi ha2 192.0.2.12 admin sekret lan\n")
+    cf = HaCf.load(str(hacf))
+    loop, fed = EventLoop(), []
+    shell = FenceShell(loop, fence_config(cf, None), "ha1", "ha2", fed.append, probe=_GlueProbe(str(script)),
+                       check_s=0.0)
+    return loop, fed, shell
+
+
+def test_a_stonith_line_device_resets_the_peer_only_after_it_says_it_controls_it(tmp_path):
+    loop, fed, shell = _glue_shell(tmp_path, "ha2")
+    shell.do(me.FencePeer("ha2", "ha2 is dead"))
+    assert _run_until(loop, lambda: fed)
+    assert fed[0].ok, fed
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == ["-t external/ipmi -E -l", "-t external/ipmi -E -T reset ha2"]  # heartbeat's reset
+    shell.close()
+
+
+def test_a_stonith_line_device_that_controls_another_host_is_never_fired(tmp_path):
+    loop, fed, shell = _glue_shell(tmp_path, "ha3")
+    shell.do(me.FencePeer("ha2", "ha2 is dead"))
+    assert _run_until(loop, lambda: fed)
+    assert not fed[0].ok and "controls ha3, not ha2: refused" in fed[0].detail
+    assert (tmp_path / "calls").read_text().splitlines() == ["-t external/ipmi -E -l"]
+    shell.close()
