@@ -15,7 +15,8 @@ would need most of the Manager: they are mixins, every field lives in `Manager._
 and the mixins hold none.  A job whose state is its own is an object the Manager owns,
 with a small interface: `ProbeTiming` (timing.py, the VIP witness's arithmetic),
 `RscWords` (compat.py, rsc_hold words), `InitialAcquisition` (initial.py, heartbeat's
-start line), `FenceGate` (fence.py, fencing a dead peer before a takeover), `LegacyFailback`
+start line), `HealResolution` (heal.py, a healed partition's end), `FenceGate` (fence.py,
+fencing a dead peer before a takeover), `LegacyFailback`
 (legacy.py, the ip-request exchange's bookkeeping; it acts through `_claim`, `_unclaim`,
 `_decide`, `_send`) and `ServiceHealth` (health.py, the restart / hand-over policy's
 counters and restarts in flight; it acts through `_decide`, `_send`, `_start_standby`).
