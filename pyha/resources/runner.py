@@ -24,6 +24,19 @@ from dataclasses import dataclass
 
 MAX_OUTPUT = 64 * 1024
 
+# The daemon's own interpreter settings.  They belong to the Python that runs pyha, not to
+# the programs it starts: inherited, they point a Python agent (fence_ipmilan, an OCF agent
+# written in Python) run by another interpreter at the wrong library, and it dies with
+# "SRE module mismatch" (the lab's Python 3.6 daemon fencing with Debian's python3).
+INTERPRETER_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "PYTHONUSERBASE")
+
+
+def child_environ(env=None):
+    # type: (Optional[Dict[str, str]]) -> Dict[str, str]
+    """`env` (default: the daemon's environment) without the daemon interpreter's settings."""
+    base = os.environ if env is None else env
+    return dict((k, v) for k, v in base.items() if k not in INTERPRETER_VARS)
+
 
 @dataclass(eq=False)
 class Completed(object):
@@ -54,8 +67,9 @@ class Child(object):
     """One child process in its own process group (a timeout kills its children too), cwd
     `cwd`, stdin from /dev/null or from an unlinked temp file holding `stdin` (arguments,
     passwords included, never sit in a pipe the caller must drain, nor on a command line),
-    stdout into an unlinked temp file and stderr with it, or apart (`split_stderr`).
-    Raises OSError (nothing left open) when the program cannot be run."""
+    stdout into an unlinked temp file and stderr with it, or apart (`split_stderr`), and the
+    environment `env` (default: the daemon's) without its interpreter's settings
+    (`child_environ`).  Raises OSError (nothing left open) when the program cannot be run."""
 
     __slots__ = ("argv", "proc", "out", "err", "started", "timed_out")
 
@@ -74,7 +88,8 @@ class Child(object):
                 source.seek(0)
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL if source is None else source,
                                          stdout=self.out, stderr=subprocess.STDOUT if self.err is None else self.err,
-                                         env=env, cwd=cwd, start_new_session=True, close_fds=True)
+                                         env=child_environ(env), cwd=cwd, start_new_session=True,
+                                         close_fds=True)
         except OSError:
             self.close()
             raise

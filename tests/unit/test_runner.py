@@ -79,3 +79,18 @@ def test_child_without_stdin_reads_dev_null_and_merges_stderr():
     child = Child(["sh", "-c", "cat; echo done >&2"], time.monotonic())
     assert child.wait(5) == 0 and not child.timed_out
     assert child.collect() == ("done\n", "")
+
+
+def test_children_never_inherit_the_daemons_interpreter_settings(monkeypatch, tmp_path):
+    # Lab, Python 3.6 daemon: fence_ipmilan (Debian's python3) inherited PYTHONPATH with
+    # 3.6's library and died with "SRE module mismatch"; the fence never happened.
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path))
+    monkeypatch.setenv("PYHA_KEPT", "yes")
+    show = ["sh", "-c", 'echo "[$PYTHONPATH][$PYTHONHOME][$PYHA_KEPT][$OTHER]"']
+    child = Child(show, time.monotonic())
+    assert child.wait(5) == 0 and child.collect()[0] == "[][][yes][]\n"
+    child = Child(show, time.monotonic(), env={"PYTHONPATH": "/x", "OTHER": "o"})
+    assert child.wait(5) == 0 and child.collect()[0] == "[][][][o]\n"
+    result = run_blocking(show, 5)
+    assert result.ok and result.output == "[][][yes][]\n"
