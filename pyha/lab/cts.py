@@ -72,6 +72,13 @@ HB_DIR = "/usr/libexec/heartbeat"  # Debian; CM_hb says /usr/lib/heartbeat
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cts_driver.py")
 INIT_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "packaging", "initscripts", "pyha")
+
+
+def init_script():
+    # type: () -> str
+    """pyha's SysV init script: $PYHA_INIT_SCRIPT, else the source checkout's (an installed
+    package has no packaging/ beside it; the tests name the checkout's)."""
+    return os.environ.get("PYHA_INIT_SCRIPT") or INIT_SCRIPT
 DEFAULT_PROFILE = "fast"
 # Timings of the CTS runs (over the profile's): fast enough for many iterations, slow
 # enough for heartbeat, which pings its ping node once a second and calls a ping reply
@@ -151,8 +158,8 @@ def missing_requirements():
         out.append("heartbeat's CTS (%s, Debian package heartbeat)" % CTS_DIR)
     if find_python2() is None:
         out.append("a Python 2.7 (CTS is Python 2 only; set PYHA_CTS_PYTHON2)")
-    if not os.path.exists(INIT_SCRIPT):
-        out.append("pyha's SysV init script %s (a source checkout)" % INIT_SCRIPT)
+    if not os.path.exists(init_script()):
+        out.append("pyha's SysV init script %s (a source checkout, or set PYHA_INIT_SCRIPT)" % init_script())
     for tool in ("iptables", "unshare", "ssh"):
         if shutil.which(tool) is None:
             out.append(tool)
@@ -366,7 +373,7 @@ def _install_node_files(node, kind):
     pythonpath = os.pathsep.join(p for p in sys.path if p)
     _write(os.path.join(d, "pyha"), LAUNCHER % {"pythonpath": shlex.quote(pythonpath),
                                                "python": shlex.quote(sys.executable)}, 0o755)
-    shutil.copyfile(INIT_SCRIPT, os.path.join(d, "pyha.init"))
+    shutil.copyfile(init_script(), os.path.join(d, "pyha.init"))
     os.chmod(os.path.join(d, "pyha.init"), 0o755)
     _write(os.path.join(d, "sysconfig"), SYSCONFIG % {"dir": NODE_DIR})
     _write(os.path.join(d, "pyhactl"), CTL % {"dir": NODE_DIR}, 0o755)

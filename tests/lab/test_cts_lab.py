@@ -20,6 +20,10 @@ ITERATIONS = int(os.environ.get("PYHA_CTS_ITER", "6"))
 # Once per CI run (which runs the suite on Python 3.6 and on the current python3): on 3.6,
 # EL7's interpreter, the one the daemons under test then run with.  PYHA_CTS_LAB=1 runs
 # it on any interpreter, PYHA_CTS_LAB=0 never.
+# The suite runs the installed package (CI), which has no packaging/ beside it: the
+# init script CTS starts pyha with is this checkout's.
+os.environ.setdefault("PYHA_INIT_SCRIPT", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "packaging", "initscripts", "pyha"))
 _CHOICE = os.environ.get("PYHA_CTS_LAB")
 ENABLED = _CHOICE == "1" or (_CHOICE is None and sys.version_info[:2] == (3, 6))
 MISSING = cts.missing_requirements() if ENABLED else []

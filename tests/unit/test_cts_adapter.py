@@ -137,3 +137,16 @@ def test_split_brain_end_for_pyha_is_its_heal_line():
     line = "Dec 07 01:04:47 ha1 heartbeat: [2115]: info: Partition with ha2 resolved: holding [none], ha2 reports rsc_hold=all"
     assert re.search(cts.HEAL_END % "ha1", line)
     assert not re.search(cts.HEAL_END % "ha2", line)
+
+
+def test_the_init_script_is_found_beside_an_installed_package(monkeypatch, tmp_path):
+    # CI runs the installed package, which has no packaging/ beside it: the lab test names
+    # the checkout's script through PYHA_INIT_SCRIPT.
+    script = tmp_path / "pyha"
+    script.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(cts, "INIT_SCRIPT", str(tmp_path / "absent"))
+    monkeypatch.delenv("PYHA_INIT_SCRIPT", raising=False)
+    assert any("PYHA_INIT_SCRIPT" in m for m in cts.missing_requirements())
+    monkeypatch.setenv("PYHA_INIT_SCRIPT", str(script))
+    assert cts.init_script() == str(script)
+    assert not any("init script" in m for m in cts.missing_requirements())
