@@ -144,9 +144,8 @@ class FenceShell(object):
                  "device": self.device}
         if what == "fence":
             self.last_fence = entry
-            detail = message if not ok else "%s: %s" % (self.device_label(), message)
-            (log.warning if ok else log.error)("fencing %s (%s): %s", self.peer, action,
-                                               detail if ok else message)
+            detail = "%s: %s" % (self.device_label(), message) if ok else message
+            (log.warning if ok else log.error)("fencing %s (%s): %s", self.peer, action, detail)
             self.feed(me.Fenced(self.peer, bool(ok), detail))
         else:
             was = self.last_check

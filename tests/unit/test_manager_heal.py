@@ -37,9 +37,9 @@ def test_cut_while_the_holder_keeps_its_address_resolves_at_the_heal():
     assert 40 <= ha1[0][0] < 42 and 40 <= ha2[0][0] < 42
 
 
-def test_when_both_held_it_the_line_comes_only_after_the_failback():
-    # The links cut, then ha1's NIC dark: ha2 takes the group; after the heal ha2 gives it
-    # back.  ha2 says "resolved" only once it has released it and ha1 runs it.
+def links_cut_then_nic_dark_then_healed():
+    """The links cut at 20, then ha1's NIC dark (ha2's witness finds the address free and
+    takes the group), NIC and links back by 40; run to 60 (ha2 fails the group back)."""
     c = Cluster()
     c.run_until(20)
     c.cut(20)
@@ -47,6 +47,12 @@ def test_when_both_held_it_the_line_comes_only_after_the_failback():
     c.nic(38, "ha1", True)
     c.restore(40)
     c.run_until(60)
+    return c
+
+
+def test_when_both_held_it_the_line_comes_only_after_the_failback():
+    # ha2 says "resolved" only once it has released the group and ha1 runs it.
+    c = links_cut_then_nic_dark_then_healed()
     assert c.holders() == {"ha1"}
     [(t2, text2)] = resolved(c, "ha2")
     assert text2 == "Partition with ha1 resolved: holding [none], ha1 reports rsc_hold=all"

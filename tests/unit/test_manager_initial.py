@@ -6,6 +6,7 @@ from pyha.cluster.events import Log
 from pyha.cluster.manager.initial import INITMSG, InitialAcquisition
 from pyha.cluster.manager_events import Shutdown
 from clustersim import Cluster
+from test_manager_heal import links_cut_then_nic_dark_then_healed
 from test_manager_sim import GVIP, VIP, VIP2, ask, genuine_cluster, res
 
 
@@ -169,13 +170,7 @@ def test_after_a_partition_heal_only_the_holder_of_the_peers_groups_fails_back()
     # After the heal ha2 gives ha1's group back, and ha1 must not start a crossing exchange
     # for ha2's empty share (each side then ignored the other's `me` and the failback
     # stalled with ha2 still holding the group).
-    c = Cluster()
-    c.run_until(20)
-    c.cut(20)
-    c.nic(22, "ha1", False)
-    c.nic(38, "ha1", True)
-    c.restore(40)
-    c.run_until(60)
+    c = links_cut_then_nic_dark_then_healed()
     assert c.holders() == {"ha1"}
     for node in ("ha1", "ha2"):
         texts = [a.text for _, a in c.stacks[node].log if isinstance(a, Log)]

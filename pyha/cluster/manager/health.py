@@ -49,10 +49,6 @@ _Line = namedtuple("_Line", "resource restarts window_ms interval_ms")
 _MAX_WINDOW_MS = 7 * 86400 * 1000  # a peer's word beyond a week is nonsense
 
 
-def _quiet(level, text):
-    """Said once per window: a repeat of the peer's word is not logged again."""
-
-
 def _address(g):
     # type: (Any) -> str
     """The group's service address for the reason's words ("192.0.2.160"), else its key."""
@@ -182,8 +178,9 @@ class ServiceHealth(object):
         fit = self.policy.may_hold(m.peer, group, now)
         self.policy.record_failure(m.peer, group, resource, now, window)
         self._failed_what[(m.peer, group)] = resource
-        (m._log if fit else _quiet)(INFO, "%s says its copy of %s (group %s) failed its check: it is not given %s for %s" % (
-            m.peer, resource, group, group, _span(window)))
+        if fit:  # said once per window: a repeat of the peer's word is not logged again
+            m._log(INFO, "%s says its copy of %s (group %s) failed its check: it is not given %s for %s" % (
+                m.peer, resource, group, group, _span(window)))
 
     def _unfit(self, node, groups, now):
         # type: (str, Iterable[Any], float) -> List[Any]
