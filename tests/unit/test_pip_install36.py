@@ -81,6 +81,9 @@ def test_el7_pip_9_with_el7_setuptools_installs_pyha(source, tmp_path):
     bin_ = venv(str(tmp_path / "v"))
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull)
     env.pop("PIP_FIND_LINKS", None)
+    # a PYTHONPATH naming a checkout (a developer's run) makes pip 9 find pyha "already
+    # satisfied" and install no `pyha` script
+    env.pop("PYTHONPATH", None)
     index = ["-i", default_index()]
     r = run([bin_ + "/pip", "install"] + index + ["pip==9.0.3", "setuptools==39.2.0"], env=env)
     assert r.returncode == 0, r.stdout[-3000:]
