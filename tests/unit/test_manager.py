@@ -365,6 +365,37 @@ def test_standby_as_taker_exact_exchange():
     assert sends(acts) == [resource("all", "1"), (("t", "ask_resources"), ("rsc_hold", "local"), ("info", "done"))]
 
 
+def test_accepted_request_the_giver_never_acts_on_is_abandoned_after_standby_timeout():
+    # Seen in CI with genuine heartbeat as R: its own `me` reached it while it still thought
+    # us in flux ("standby message [me] from ha1 ignored.  Other side is in flux."), so it
+    # ignored our `other` too ("Ignored standby message 'other' from ha2 in state 0") and
+    # never released.  Heartbeat as O would wait an hour "in transition"; we wait 10 s.
+    d = running_pair()
+    d.msg("ask_resources", rsc_hold="local", info="me")
+    assert d.m.snapshot()["standby"]["state"] == "accepted"
+    acts = d.tick(9.9)
+    assert d.m.snapshot()["standby"]["state"] == "accepted" and not sends(acts)
+    acts = d.tick(0.2)
+    assert d.m.snapshot()["standby"] is None
+    assert d.m.last_decision == ("ha2 did not start releasing [local] within 10000 ms of our `other` (it may "
+                                 "have dropped its own request as 'Other side is in flux'): exchange abandoned")
+    assert sends(acts) == [resource("local", "1")]  # stable again, and says so
+    assert not of(acts, Acquire)
+    # The next request is accepted as usual.
+    acts = d.msg("ask_resources", rsc_hold="local", info="me")
+    assert sends(acts) == [(("t", "ask_resources"), ("rsc_hold", "local"), ("info", "other"))]
+
+
+def test_giver_that_started_releasing_gets_the_long_resource_timeout():
+    d = running_pair()
+    d.msg("ask_resources", rsc_hold="local", info="me")
+    d.msg("resource", rsc_hold="none", rtype="full", isstable="0", info="standby", dt=0.4)
+    d.tick(600.0)  # a slow stop on R: still waiting for its done
+    assert d.m.snapshot()["standby"]["state"] == "accepted"
+    acts = d.msg("ask_resources", rsc_hold="local", info="done")
+    assert of(acts, Acquire)[0].groups == ("192.0.2.101/24/eth0",)
+
+
 def test_standby_refused_when_in_flux_and_cancelled_without_reply():
     d = running_pair()
     d.msg("resource", rsc_hold="local", rtype="full", isstable="0")

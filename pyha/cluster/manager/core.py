@@ -231,6 +231,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
             self._sb.cats = set()
             self._sb.deadline = None
             self._sb.why = None
+            self._sb.giver_started = False
             self._waits = [w for w in self._waits
                            if w.kind not in (W_STANDBY_RELEASE, W_STANDBY_ACQUIRE)]
 

@@ -102,6 +102,7 @@ class _Standby(object):
         self.deadline = None      # type: Optional[float]
         self.reason = None        # type: Optional[str]
         self.why = None           # type: Optional[str]  # operator / failback / ping / failure / hb_takeover
+        self.giver_started = False  # O: R's `resource info=standby` (its release began) arrived
 
     def to_dict(self):
         if self.state == SB_NONE:

@@ -120,7 +120,11 @@ class StandbyMixin(object):
         sb.word = word
         sb.cats = cats
         sb.why = "peer"
-        sb.deadline = now + self.config.standby_resource_timeout_ms / 1000.0
+        # R announces its release (`resource ... info=standby`) at once on our `other`; if that
+        # does not come, R dropped its own request (genuine heartbeat does when it thinks us
+        # in flux, and then ignores our `other`), and waiting an hour for its `done` as
+        # heartbeat does would leave both nodes "in transition" that long.
+        sb.deadline = now + self.config.standby_timeout_ms / 1000.0
         reason = "%s wants to go standby [%s]: accepting, I will take %s" % (
             self.peer, word, self._fmt(self._keys(cats)))
         self._sb_to(SB_ACCEPTED, reason)

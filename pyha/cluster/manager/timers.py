@@ -12,7 +12,8 @@ from typing import Optional
 
 from pyha.cluster.events import ERROR, INFO, WARNING
 from pyha.cluster.manager.states import (
-    _EPS, G_HELD, G_PROBING, G_RELEASING, G_STUCK, P_RUNNING, P_STARTING, PEER_UP, SB_ASKED, SB_NONE,
+    _EPS, G_HELD, G_PROBING, G_RELEASING, G_STUCK, P_RUNNING, P_STARTING, PEER_UP, SB_ACCEPTED, SB_ASKED,
+    SB_NONE,
 )
 from pyha.cluster.manager_events import Release
 from pyha.wire import vocabulary as words
@@ -34,6 +35,14 @@ class TimersMixin(object):
                 reason = "No reply to standby request.  Standby request cancelled."
                 self._sb_to(SB_NONE, reason)
                 self._decide(reason, WARNING)
+            elif sb.state == SB_ACCEPTED and not sb.giver_started:
+                reason = ("%s did not start releasing [%s] within %d ms of our `other` (it may have "
+                          "dropped its own request as 'Other side is in flux'): exchange abandoned" % (
+                              self.peer, sb.word, self.config.standby_timeout_ms))
+                self._sb_to(SB_NONE, reason)
+                self._peer.stable = True  # as heartbeat's standby timer: it never started moving
+                self._decide(reason, WARNING)
+                self._report(stable=self._stable())
             else:
                 reason = "the standby exchange with %s (%s) did not finish in %d s: abandoned" % (
                     self.peer, sb.state, self.config.standby_resource_timeout_ms // 1000)
