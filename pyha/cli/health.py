@@ -2,7 +2,8 @@
 systems that read an exit code and parse nothing.
 
     0  healthy: the daemon runs, every peer is up on every link, every ping node answers,
-       every resource group runs on exactly one node, nothing is failing or moving
+       every resource group runs on exactly one node, nothing is failing or moving, every
+       service check and fence device check passed last time, no takeover waits for fencing
     1  degraded: the daemon runs, but something above is not so (the reasons are listed)
     3  not running (LSB "program is not running"; the SysV script's own `status` keeps its
        LSB codes from the pid file, see packaging/initscripts/pyha)
@@ -45,6 +46,25 @@ def problems(st):
         if p.get("state") != "up":
             out.append("ping node %s does not answer" % name)
     out.extend(_resource_problems(st.get("resources") or {}))
+    out.extend(_check_problems(st))
+    return out
+
+
+def _check_problems(st):
+    # type: (Dict[str, Any]) -> List[str]
+    """A service check or a fence device check that failed last time, and a takeover held
+    back by fencing: each is something an operator must look at before it is needed."""
+    out = []  # type: List[str]
+    for name, m in sorted((st.get("monitors") or {}).items()):
+        if m.get("checking") and m.get("ok") is False:
+            out.append("monitor %s failed its last check: %s" % (name, m.get("detail") or "?"))
+    check = st.get("fence_device") or {}
+    last = check.get("last_check") or {}
+    if check.get("device") and last.get("ok") is False:
+        out.append("fence device %s failed its check: %s" % (check["device"], last.get("message") or "?"))
+    fence = (st.get("resources") or {}).get("fencing") or {}
+    if fence.get("blocking_takeover"):
+        out.append("takeover waits for fencing (%s): %s" % (fence.get("state"), fence.get("reason") or "?"))
     return out
 
 

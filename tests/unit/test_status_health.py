@@ -54,10 +54,28 @@ def test_a_healthy_pair_is_0():
     (lambda st: st["resources"]["groups"]["web"].update(state="idle", start_failure={"rc": 1}),
      "group web failed to start here"),
     (lambda st: st["resources"]["peer_state"].update(holds_groups=[]), "group vip runs on neither node"),
+    (lambda st: st.update(monitors={"nginx": {"checking": True, "ok": False, "detail": "GET http://x/: refused"}}),
+     "monitor nginx failed its last check: GET http://x/: refused"),
+    (lambda st: st.update(fence_device={"device": "fence_ipmilan ha1", "last_check": {
+        "ok": False, "message": "status: exit 1 (Unable to connect)"}}),
+     "fence device fence_ipmilan ha1 failed its check: status: exit 1 (Unable to connect)"),
+    (lambda st: st["resources"].update(fencing={"state": "failed", "reason": "attempt 2 failed: exit 1",
+                                                "blocking_takeover": True}),
+     "takeover waits for fencing (failed): attempt 2 failed: exit 1"),
 ])
 def test_each_degradation_is_1_with_its_reason(edit, reason):
     code, problems = health.assess(changed(edit))
     assert code == 1 and reason in problems, problems
+
+
+def test_checks_that_pass_or_do_not_run_here_are_healthy():
+    st = changed(lambda st: st.update(
+        monitors={"nginx": {"checking": True, "ok": True, "detail": "HTTP 200 OK"},
+                  "db": {"checking": False, "ok": False, "detail": "stale: group not held here"},
+                  "new": {"checking": True, "ok": None}},
+        fence_device={"device": "fence_ipmilan ha1", "last_check": {"ok": True, "message": "on"}}))
+    st["resources"]["fencing"] = {"state": "idle", "blocking_takeover": False}
+    assert health.assess(st) == (0, [])
 
 
 def test_membership_only_has_no_resource_verdict():
