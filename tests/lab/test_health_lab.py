@@ -1,6 +1,7 @@
 """Service checks against a real nginx in a network namespace (issue 14): the url= check
 and an LSB status script pass while nginx runs and fail once it is SIGKILLed, seen by a
 periodic Watch on the daemon's own event loop and process runner inside the namespace.
+And an OCF agent's monitor (resource-agents' IPsrcaddr, no systemd, no resource.d).
 
 nginx runs with a config of the test's own (its own prefix, pid file and port), started
 and killed by pid by the test; traffic stays inside namespace `a` (192.0.2.10).
@@ -134,3 +135,52 @@ def test_url_check_alone_fails_on_a_server_error_page(netns, nginx):
     out = run_in(a, "import sys\nsys.path.insert(0, %r)\nfrom pyha.resources import health_url\n"
                  "print(health_url.get(%r, 2))\n" % (os.getcwd(), URL))
     assert "(1, 'HTTP 40" in out
+
+
+# A heartbeat standard resource without heartbeat's resource.d, init script or systemd:
+# `IPsrcaddr::192.0.2.10` resolves to resource-agents' OCF agent (issue 13.1) and its check
+# is the agent's `monitor` with heartbeat's argument mapping, judged by OCF exit code.
+# After the first passing check the default route loses its `src` behind the agent's back
+# (an admin's `ip route replace`, a DHCP client): the next check must fail with OCF 7.
+OCF_DRIVER = """
+import json, subprocess, time
+from pyha.config.pyhacf_monitor import Monitor
+from pyha.daemon.loop import EventLoop
+from pyha.resources import agents, health
+from pyha.resources.health_runner import HealthChecker, Watch
+from pyha.resources.runner import ProcessRunner
+d, = %(args)s
+agent = agents.resolve("IPsrcaddr::192.0.2.10", resource_d=d + "/resource.d", init_dirs=[], systemd=False)
+start = subprocess.run(agent.argv("start"), env=agent.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+route = subprocess.run(["ip", "-4", "route", "show", "default"], stdout=subprocess.PIPE).stdout.decode()
+loop = EventLoop(); checker = HealthChecker(loop, ProcessRunner(loop))
+probes = health.probes(Monitor("IPsrcaddr", 200, 5000, 1, 300000, None), agent)
+seen = []
+def on_result(r):
+    seen.append({"ok": r.ok, "detail": r.detail})
+    if r.ok and len([s for s in seen if s["ok"]]) == 1:
+        subprocess.run(["ip", "route", "replace", "default", "via", "192.0.2.11", "dev", "eth0"], check=True)
+w = Watch(loop, checker, "IPsrcaddr", probes, 0.2, 5.0, on_result)
+w.start(first_after=0)
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline and not (seen and not seen[-1]["ok"]):
+    loop.run_once(0.05)
+w.stop()
+print(json.dumps({"kind": agent.kind, "path": agent.path, "start": start.returncode, "route": route,
+                  "seen": seen}))
+"""
+
+
+def test_ocf_monitor_of_a_standard_resource_without_systemd_or_resource_d(netns, tmp_path):
+    a, _ = netns
+    if not os.access("/usr/lib/ocf/resource.d/heartbeat/IPsrcaddr", os.X_OK):
+        pytest.fail("needs resource-agents (scripts/setup-host.sh installs it)")
+    (tmp_path / "resource.d").mkdir()  # empty, as on a node without heartbeat installed
+    subprocess.run(["ip", "-n", a, "route", "replace", "default", "via", "192.0.2.11", "dev", "eth0"], check=True)
+    out = run_in(a, OCF_DRIVER % {"args": repr((str(tmp_path),))}, timeout=90)
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["kind"] == "ocf" and res["path"] == "/usr/lib/ocf/resource.d/heartbeat/IPsrcaddr", res
+    assert res["start"] == 0 and "src 192.0.2.10" in res["route"], res  # the agent really ran
+    seen = res["seen"]
+    assert seen[0] == {"ok": True, "detail": "monitor: running"}, seen
+    assert seen[-1] == {"ok": False, "detail": "IPsrcaddr::192.0.2.10 monitor: monitor exit 7 (not running)"}, seen
