@@ -144,6 +144,15 @@ class StandbyMixin(object):
         self._waits.append(_Wait(W_STANDBY_RELEASE, self._keys(sb.cats)))
         self._decide(reason)
 
+    def _standby_giver_started(self, now):
+        """R's `resource ... info=standby`: its release began, so its `done` may take as long
+        as its stop scripts do."""
+        sb = self._sb
+        if sb.state == SB_ACCEPTED and not sb.giver_started:
+            sb.giver_started = True
+            sb.deadline = now + self.config.standby_resource_timeout_ms / 1000.0
+            self._log(DEBUG, "%s started releasing %s for us" % (self.peer, self._fmt(self._keys(sb.cats))))
+
     def _standby_take(self, now):
         """We are O and R released: acquire."""
         sb = self._sb

@@ -28,7 +28,7 @@ from pyha.cluster.events import DEBUG, ERROR, INFO
 from pyha.cluster.manager.records import _Wait
 from pyha.cluster.manager.states import (
     P_RUNNING, P_STARTING, P_WAITING, PEER_DEAD, PEER_LEFT, PEER_NEVER, PEER_UP, PROBE_CLAIM, RSC_WORDS,
-    _RUNNING_STATES, SB_ACCEPTED, SB_NONE, W_STARTUP,
+    _RUNNING_STATES, SB_NONE, W_STARTUP,
 )
 from pyha.wire import vocabulary as words
 
@@ -186,10 +186,8 @@ class StartupMixin(object):
             peer.stable = False
         self._overlap_reply = True
         info = fields.get("info")
-        if info == "standby" and self._sb.state == SB_ACCEPTED and not self._sb.giver_started:
-            self._sb.giver_started = True
-            self._sb.deadline = now + self.config.standby_resource_timeout_ms / 1000.0
-            self._log(DEBUG, "%s started releasing %s for us" % (self.peer, self._fmt(self._keys(self._sb.cats))))
+        if info == "standby":
+            self._standby_giver_started(now)
         if info == "shutdown":
             peer.leaving = True
             self._decide("%s is shutting down and releasing its groups; waiting for its shutdone "
