@@ -471,6 +471,36 @@ def test_genuine_hb_standby_and_hb_takeover_against_pyha():
     no_duplicates(c)
 
 
+def test_crossing_hb_standby_calls_against_genuine_end_stable():
+    """CI (test_compat_mixed): `hb_standby local` on pyha (holding nothing), then at once on
+    the genuine node.  Genuine read its own `me` before our isstable=1 and dropped it ("Other
+    side is in flux"), then ignored our `other`; it sends nothing more.  We must not stay "in
+    transition" (heartbeat as taker would, for an hour): 10 s later the exchange is abandoned."""
+    c = genuine_cluster("hbnode2", start_at={"hbnode2": 3.0})
+    c.genuine_holds(0.5, "hbnode1", GVIP)
+    c.say(3.5, "hbnode1", [("t", "starting")])
+    c.say(3.6, "hbnode1", res("local", "1", "req_our_resources()"))
+    c.command(20, "hbnode2", Standby("local"))
+    c.run_until(20.1)
+    assert c.resource_msgs("hbnode2")[-1] == ask("local", "me")
+    c.say(20.2, "hbnode1", ask("local", "other"))
+    c.run_until(20.5)
+    assert c.resource_msgs("hbnode2")[-2:] == [res("none", "0", "standby"), ask("local", "done")]
+    c.say(20.6, "hbnode1", res("all", "1"))
+    c.say(20.6, "hbnode1", ask("local", "done"))
+    c.say(20.7, "hbnode1", ask("local", "me"))  # its own hb_standby, dropped by itself
+    c.run_until(20.8)
+    assert c.resource_msgs("hbnode2")[-2:] == [res("none", "1"), ask("local", "other")]
+    assert c.snapshot("hbnode2")["standby"]["state"] == "accepted"
+    c.run_until(30.6)
+    assert c.snapshot("hbnode2")["standby"]["state"] == "accepted"
+    c.run_until(31)
+    assert c.snapshot("hbnode2")["standby"] is None and c.snapshot("hbnode2")["stable"]
+    assert c.resource_msgs("hbnode2")[-1] == res("none", "1")
+    assert c.holders(GVIP) == {"hbnode1"}
+    no_duplicates(c)
+
+
 def test_genuine_peer_sends_no_ping_count_so_no_ping_handover():
     c = genuine_cluster("hbnode1", ping=("192.0.2.254",))
     c.say(0.1, "hbnode2", [("t", "starting")])
