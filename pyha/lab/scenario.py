@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from pyha.lab.netns import LabError
 from pyha.lab.spec import reference_spec
@@ -184,15 +184,17 @@ def start_daemon(node, kind="pyha"):
 
 
 def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
-       daemon="pyha", hacf_edit=None, nginx_init="el", fencing=False, broken_bmc_password=False):
-    # type: (str, Optional[str], str, str, object, str, object, str, bool, bool) -> Lab
+       daemon="pyha", hacf_edit=None, nginx_init="el", fencing=False, broken_bmc_password=False,
+       started=None):
+    # type: (str, Optional[str], str, str, object, str, object, str, bool, bool, Optional[Tuple[str, ...]]) -> Lab
     """`peer_daemon` runs on HA1, `daemon` on HA2 (heartbeat on both = the reference to
     measure against).  `hacf_edit(text) -> text` adjusts the generated ha.cf (benchmarks
     use it for the timings of a comparison).  `nginx_init`: "el" (the default: stops like
     EL's script) or "debian" (the stock script, a fixed 1 s sleep in every stop).
     `fencing`: each node gets a virtual BMC and pyha.cf `fence` lines for it (see
     `add_fencing`); `broken_bmc_password` writes a wrong password into them (a BMC that
-    refuses every call, for the "broken device" drills)."""
+    refuses every call, for the "broken device" drills).  `started`: the nodes whose daemon
+    starts (default both; start-up fencing tests leave one node's daemon unstarted)."""
     if nginx_init not in NGINX_INITS:
         raise LabError("nginx init script must be one of %s, not %r" % (", ".join(NGINX_INITS), nginx_init))
     say = progress or (lambda text: None)
@@ -231,7 +233,7 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
                 # peer answers it as the other node's ipfail would
                 with open(lab.node(name).host_path("/etc/ha.d/ha.cf"), "a") as f:
                     f.write("respawn hacluster %s\napiauth ipfail uid=hacluster\n" % IPFAIL)
-        for name in NODES:
+        for name in (NODES if started is None else [n for n in NODES if n in started]):
             say("%s: starting %s" % (name, kinds[name]))
             start_daemon(lab.node(name), kinds[name])
         _save_meta(lab, profile, kinds, nginx_init, fencing)

@@ -10,6 +10,10 @@ both run and serve (the VIP witness and the ping node still answer).
 * BMCs with a wrong password: nobody is fenced, HA2 takes nothing over and `pyha status`
   says why; the periodic device check reports the broken BMC even before it is needed.
 
+* Start-up fencing: only HA1's daemon is started (HA2's namespace runs, its daemon never
+  does).  HA1 never hears HA2 within initdead, fences it through HA2's BMC, and only then
+  takes the VIP (heartbeat 3.0.6 does the same: hb_rsc_recover_dead_resources).
+
 Waits are for conditions (a node's power state, the daemon's status), each bounded.
 """
 
@@ -116,3 +120,43 @@ def test_broken_bmc_no_takeover_and_a_clear_status(fencing_lab):
     assert scenario.vip_holders(lab) == ["HA1"]
     text = scenario.run_pyha(lab.node("HA2"), "status").stdout
     assert "fencing ha1 with fence_ipmilan" in text and "not taking over" in text, text
+
+
+@pytest.fixture
+def alone_lab(lab_prefix):
+    _need()
+    prefix = lab_prefix("fa")
+    lab = scenario.up(prefix=prefix, profile="fast", fencing=True, started=("HA1",))
+    try:
+        yield lab
+    finally:
+        scenario.down(prefix)
+
+
+def test_node_started_alone_fences_its_peer_before_taking_the_vip(alone_lab):
+    lab = alone_lab
+    cluster = Cluster(lab)
+    seen = []
+
+    def ha2_off():
+        holders = scenario.vip_holders(Lab.load(lab.statedir))
+        running = _running(lab, "HA2")
+        seen.append((running, holders))
+        return not running
+
+    assert scenario.wait_for(ha2_off, 30, step=0.05), "HA1 never fenced HA2"
+    # Before HA2 went off, HA1 held nothing (the VIP waited for the fence).
+    assert all(holders == [] for running, holders in seen if running), seen
+    fresh = Lab.load(lab.statedir)
+    assert scenario.wait_for(lambda: scenario.vip_holders(fresh) == ["HA1"] and scenario.curl_vip(fresh) == "HA1",
+                             20), "HA1 never took the VIP after fencing HA2"
+    fence, st = _fencing(cluster, "HA1")
+    assert fence.get("state") == "fenced" and "fenced by fence_ipmilan" in fence["reason"], \
+        json.dumps(st.get("resources"), indent=1)
+    log = ""
+    for name in ("/var/log/ha-log", "/var/log/pyha-daemon.out"):
+        path = lab.node("HA1").host_path(name)
+        if os.path.exists(path):
+            with open(path) as f:
+                log += f.read()
+    assert "ha2 was not heard at start-up" in log and "start-up fencing" in log, log[-3000:]

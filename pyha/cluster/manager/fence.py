@@ -39,6 +39,26 @@ pyha does the same, and makes the wait visible:
   A node fenced and not heard since needs no second fence when membership declares it
   dead again (`result=OK`, takeover).
 
+* Start-up fencing.  A node that starts alone (the peer never heard within initdead, or
+  heard and silent again before communication was up) knows nothing of what the peer
+  holds: it may have run everything since we crashed, and only the links are cut.
+  Heartbeat 3.0.6 fences it then too: at initdead `check_for_timeouts` (heartbeat.c)
+  marks the silent node dead, `mark_node_dead` calls `hb_rsc_recover_dead_resources`
+  (hb_resource.c), where `anypacketsyet` is 0, so `need_stonith` stays TRUE and
+  `Initiate_Reset` runs; `takeover_from_node`, which also calls
+  `req_our_resources(TRUE)`, follows only when the reset succeeded (`StonithProcessDied`;
+  a failure is retried every 5 s).  Until then the node takes nothing, not even its
+  own groups: its own `starting` never counts (`process_resources` ignores T_STARTING
+  from itself), so its resource state stays HB_R_STARTING.  Pacemaker does the same
+  (startup-fencing, default true: a node never seen is fenced before resources that may
+  run there start).  pyha: `peer_unseen` starts the same episode (fence_delay, retries,
+  `t=stonith`) before the start-up takeover of every group, own groups included;
+  success takes them all (`Manager._startup_alone`).  No switch: heartbeat does it
+  whenever a device is configured.  The peer heard during the delay or between retries:
+  the fencing is dropped and the start-up rules go on as if it had been up all along
+  (`Manager._startup_resume`: its `starting` or stable report, else `starting` again and
+  RQSTDELAY afresh).  Heard while the call runs: the call's result decides, as above.
+
 A collaborator of `Manager` with its own state (core.py says why); it acts through the
 Manager's `_decide`, `_log`, `_send_stonith`, `_takeover` and `_out`.  Every change of its
 state goes through `_to`, which adds a `FenceStateChanged`.
@@ -98,6 +118,7 @@ class FenceGate(object):
         self.answered = False   # the peer was heard while a call ran
         self.death = None       # type: Optional[str]  # membership's reason, for the takeover
         self.fenced_at = None   # type: Optional[float]  # success, not heard since
+        self.startup = False    # this episode is start-up fencing (success: the start-up takeover)
 
     @property
     def blocking(self):
@@ -134,21 +155,55 @@ class FenceGate(object):
             m._send_stonith("OK")
             m._takeover("because %s (fenced at %.1f and silent since)" % (why, self.fenced_at), graceful=False)
             return True
-        risk = why_fence(m)
+        self._begin(why, why_fence(m), False, now)
+        return True
+
+    def peer_unseen(self, why, now):
+        # type: (str, float) -> bool
+        """We start alone: the peer was not heard at comm-up (never, or dead again; not
+        after shutdone).  True when the gate fences it before the start-up takeover (which
+        it then does through `Manager._startup_alone`); False: no device, take as before."""
+        m = self._m
+        if self.device is None or m._phase in (P_STOPPING, P_STOPPED):
+            return False
+        if self.blocking:
+            return True
+        self._begin(why, "nothing says what it holds (it may run every group, cut off from us)", True, now)
+        return True
+
+    def _begin(self, why, risk, startup, now):
+        # type: (str, str, bool, float) -> None
+        """A new episode: fence_delay first, or the first call at once."""
+        m = self._m
         self.death = why
+        self.startup = startup
         self.attempts = 0
         self.answered = False
         self.last_error = None
+        if startup:
+            head = "%s was not heard at start-up (%s) and %s" % (m.peer, why, risk)
+            taking = "taking any group, my own included (start-up fencing)"
+        else:
+            head = "%s is dead (%s) and %s" % (m.peer, why, risk)
+            taking = "taking over"
         if self.delay_s > 0:
             self.due = now + self.delay_s
-            reason = "%s is dead (%s) and %s: fencing it with %s in %g s (fence_delay: the preferred node " \
-                     "fences first); not taking over until then" % (m.peer, why, risk, self.device, self.delay_s)
+            reason = "%s: fencing it with %s in %g s (fence_delay: the preferred node fences first); not %s " \
+                     "until then" % (head, self.device, self.delay_s, taking)
             self._to(F_DELAYING, reason)
             m._decide(reason, WARNING)
         else:
-            self._call("%s is dead (%s) and %s: fencing it with %s before taking over" % (
-                m.peer, why, risk, self.device))
-        return True
+            self._call("%s: fencing it with %s before %s" % (head, self.device, taking))
+
+    def _dropped(self, reason, level):
+        # type: (str, int) -> None
+        """The episode ends without a takeover; a start-up one lets the start-up rules go on."""
+        self.due = None
+        self._to(F_IDLE, reason)
+        self._m._decide(reason, level)
+        if self.startup:
+            self.startup = False
+            self._m._startup_resume(self._m._now)
 
     def _call(self, reason):
         # type: (str) -> None
@@ -165,10 +220,9 @@ class FenceGate(object):
         m = self._m
         self.fenced_at = None
         if self.state in (F_DELAYING, F_FAILED):
-            reason = "%s answers again (%s) before it was fenced: no fencing and no takeover" % (m.peer, why)
-            self.due = None
-            self._to(F_IDLE, reason)
-            m._decide(reason, WARNING)
+            reason = "%s answers %s (%s) before it was fenced: no fencing and no takeover" % (
+                m.peer, "at start-up" if self.startup else "again", why)
+            self._dropped(reason, WARNING)
         elif self.state == F_FENCING and not self.answered:
             self.answered = True
             m._log(WARNING, "%s answers again (%s) while the fence call runs: the device's result decides" % (
@@ -189,7 +243,11 @@ class FenceGate(object):
             if m._phase in (P_STOPPING, P_STOPPED):
                 m._decide("%s; not taking over: we are shutting down" % reason)
                 return
-            m._takeover("because %s; %s" % (self.death, reason), graceful=False)
+            if self.startup:
+                self.startup = False
+                m._startup_alone(self.death, fenced=reason)
+            else:
+                m._takeover("because %s; %s" % (self.death, reason), graceful=False)
             return
         self.last_error = detail or "the device gave no reason"
         if self.attempts == 1:
@@ -197,12 +255,12 @@ class FenceGate(object):
         if self.answered or m._phase in (P_STOPPING, P_STOPPED):
             why = "%s answered meanwhile" % m.peer if self.answered else "we are shutting down"
             reason = "fencing %s failed: %s; %s: not retrying, not taking over" % (m.peer, self.last_error, why)
-            self._to(F_IDLE, reason)
-            m._decide(reason, ERROR)
+            self._dropped(reason, ERROR)
             return
         self.due = now + self.retry_s
-        reason = "fencing %s failed: %s; retrying in %g s; not taking over (attempt %d)" % (
-            m.peer, self.last_error, self.retry_s, self.attempts)
+        reason = "fencing %s failed: %s; retrying in %g s; not taking %s (attempt %d)" % (
+            m.peer, self.last_error, self.retry_s, "any group (start-up fencing)" if self.startup else "over",
+            self.attempts)
         self._to(F_FAILED, reason)
         m._decide(reason, ERROR)
 
@@ -213,13 +271,15 @@ class FenceGate(object):
         m = self._m
         if m._phase in (P_STOPPING, P_STOPPED):
             self.due = None
+            self.startup = False
             self._to(F_IDLE, "fencing of %s dropped: we are shutting down" % m.peer)
             m._log(INFO, self.reason or "")
             return
         if now < self.due - _EPS:
             return
         if self.state == F_DELAYING:
-            self._call("fence_delay over: fencing %s with %s before taking over" % (m.peer, self.device))
+            self._call("fence_delay over: fencing %s with %s before taking %s" % (
+                m.peer, self.device, "any group (start-up fencing)" if self.startup else "over"))
         else:
             self._call("fencing %s with %s again (attempt %d; last: %s)" % (
                 m.peer, self.device, self.attempts + 1, self.last_error))
@@ -233,4 +293,4 @@ class FenceGate(object):
         return {"device": self.device, "state": self.state, "since": self.since, "reason": self.reason,
                 "attempts": self.attempts, "last_error": self.last_error, "next_attempt": self.next_deadline(),
                 "delay_s": self.delay_s, "retry_s": self.retry_s, "fenced_at": self.fenced_at,
-                "blocking_takeover": self.blocking}
+                "blocking_takeover": self.blocking, "startup": self.startup}

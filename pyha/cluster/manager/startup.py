@@ -24,6 +24,8 @@ A mixin of `Manager` (core.py says why); it holds no state of its own.
 Pure, like the whole package: see `pyha.cluster.manager` for what it must never do.
 """
 
+from typing import Optional
+
 from pyha.cluster.events import DEBUG, ERROR, INFO
 from pyha.cluster.manager.records import _Wait
 from pyha.cluster.manager.states import (
@@ -77,10 +79,17 @@ class StartupMixin(object):
     def _send_self_resp(self, key):
         self._send(words.ip_request_resp(self.me, key, weown=True))
 
-    def _startup_alone(self, why):
+    def _startup_alone(self, why, fenced=None):
+        # type: (str, Optional[str]) -> None
+        """The peer is not up at comm-up: take every group, after fencing it when a device
+        is configured and it did not leave cleanly (fence.py, start-up fencing; `fenced`:
+        the gate's success, which calls this again)."""
+        left = self._peer.state == PEER_LEFT
+        if fenced is None and not left and self._fence.peer_unseen(why, self._now):
+            return  # the gate calls back with `fenced` once the device put the peer off
         keys = self._keys(groups=self._groups.values())
-        reason = "taking all groups %s: %s is %s at start-up (%s)" % (
-            self._fmt(keys), self.peer, "dead" if self._peer.state != PEER_LEFT else "gone", why)
+        reason = "taking all groups %s: %s is %s at start-up (%s)%s" % (
+            self._fmt(keys), self.peer, "dead" if not left else "gone", why, "; %s" % fenced if fenced else "")
         if self._phase == P_STARTING:
             self._phase_to(P_RUNNING, reason)
         self._claim({self.me, self.peer}, PROBE_CLAIM, reason)
@@ -89,10 +98,33 @@ class StartupMixin(object):
         self._failback_needed = self.config.auto_failback == "on"
         self._decide(reason)
 
+    def _startup_resume(self, now):
+        # type: (float) -> None
+        """Start-up fencing was dropped (the peer answered before it was fenced): go on
+        with the start-up rules as if it had been up at comm-up."""
+        peer = self._peer
+        if self._phase == P_STARTING:
+            if peer.starting_seen:
+                self._startup_take("%s is starting too (its `starting` arrived), so it holds nothing" % self.peer)
+            elif peer.holds is not None and peer.stable:
+                self._startup_take("%s reported rsc_hold=%s and is stable" % (self.peer, peer.holds_word))
+            else:
+                self._send(words.starting())
+                self._rqst_deadline = now + self.config.rqst_delay_ms / 1000.0
+                self._asked_again = False
+                self._decide("asked %s again what it holds (starting); RQSTDELAY starts afresh" % self.peer)
+        elif not self.config.nice_failback and self._phase == P_RUNNING:
+            mine = self._of({self.me})
+            if peer.status == "active":
+                self._legacy.ask(mine)
+            else:
+                self._legacy.take_own(mine, "taking my groups %s: %s is not active yet (legacy start-up)" % (
+                    self._fmt(self._keys(groups=mine)), self.peer))
+
     def _startup_take(self, why):
         # type: (str) -> None
-        if self._phase != P_STARTING:
-            return
+        if self._phase != P_STARTING or self._fence.blocking:
+            return  # start-up fencing: nothing before the peer is off (fence.py)
         peer = self._peer
         mine = self._keys({self.me})
         if peer.holds is not None and self.me in peer.holds:
