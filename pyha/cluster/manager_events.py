@@ -108,6 +108,13 @@ class Fenced(_Value):
     _defaults = {"detail": ""}
 
 
+class FenceSettings(_Value):
+    """A reload (SIGHUP) changed the fencing settings: `device` the peer's device as people
+    read it (None: no device any more), `delay_ms` the fence_delay before fencing it."""
+    _fields = ("device", "delay_ms")
+    _defaults = {"delay_ms": 0}
+
+
 # --- inputs from the shell: service health (pyha.cf `monitor`, issue 14) ----------------
 
 class CheckFailed(_Value):

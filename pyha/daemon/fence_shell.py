@@ -14,13 +14,19 @@ The policy (when to fence, when to take over, retries) is the core's
 
 Nothing blocks the loop: the plan is built beside it (`offloop.Job`: cluster-glue's
 parameter names come from running `stonith -t TYPE -n`), the call's children are polled
-(`FenceCall.poll`, never waiting).  Configuration is read at start; a SIGHUP does not
-change the device (the core's fencing settings are fixed at start too).
+(`FenceCall.poll`, never waiting).
+
+A SIGHUP (pyha/daemon/reload.py) rereads ha.cf's stonith lines and pyha.cf's `fence`,
+`fence_delay`, `fence_action` and `fence_check` (`reload_fencing`): the core gets
+`FenceSettings` (the device's name and fence_delay; it may refuse, see
+`FenceGate.reconfigure`), and when it took them this shell uses the new devices from the
+next call on (a call that runs keeps its plan); a device where there was none starts a
+shell, none where there was one closes it.
 """
 
 import logging
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from pyha.cluster import manager_events as me
 from pyha.daemon.logsetup import LOGGER
@@ -157,6 +163,25 @@ class FenceShell(object):
                 log.info("fence device check for %s: %s (%s)", self.peer, message, self.device_label())
         self._arm_check()
 
+    # --- reload ----------------------------------------------------------------------------------
+
+    def reconfigure(self, config, action, check_s):
+        # type: (Any, str, float) -> None
+        """New devices (a FenceConfig), fence_action and fence_check from a reload: the next
+        call plans with them; a changed check interval re-arms the check."""
+        self.config = config
+        self.action = action
+        if self._what is not None:
+            log.info("fencing: the running %s call keeps its device; the next one uses the reloaded settings",
+                     self._what)
+        if check_s != self.check_s:
+            self.check_s = check_s
+            if self._check_timer is not None:
+                self._check_timer.cancel()
+                self._check_timer = None
+            if check_s > 0 and self._what is None:
+                self._check_timer = self.loop.call_later(min(FIRST_CHECK_S, check_s), self._check)
+
     # --- periodic checks -----------------------------------------------------------------------
 
     def _arm_check(self):
@@ -222,6 +247,21 @@ class FenceShell(object):
             self._call = None
 
 
+def _shell_settings(pyhacf):
+    # type: (Any) -> Tuple[str, float]
+    """pyha.cf's fence_action and fence_check (seconds)."""
+    settings = pyhacf.settings if pyhacf is not None else None
+    action = (settings.get("fence_action") if settings is not None else None) or "reboot"
+    check_ms = settings.get("fence_check") if settings is not None else None
+    return action, 300.0 if check_ms is None else check_ms / 1000.0
+
+
+def _announce(peer, device, action, delay_ms, check_s):
+    # type: (str, str, str, int, float) -> None
+    log.info("fencing: %s is fenced with %s (action %s, delay %.1f s) before any takeover; device checked every %s",
+             peer, device, action, delay_ms / 1000.0, "%.0f s" % check_s if check_s > 0 else "never (fence_check 0)")
+
+
 def start_fence_shell(loop, cf, pyhacf, manager_config, feed):
     # type: (Any, Any, Any, Any, Callable[[Any], Any]) -> Optional[FenceShell]
     """The daemon's FenceShell, or None when the core has no device for the peer
@@ -229,13 +269,44 @@ def start_fence_shell(loop, cf, pyhacf, manager_config, feed):
     if manager_config is None or manager_config.fence_device is None:
         return None
     from pyha.daemon.composition import fence_config
-    settings = pyhacf.settings if pyhacf is not None else None
-    action = (settings.get("fence_action") if settings is not None else None) or "reboot"
-    check_ms = settings.get("fence_check") if settings is not None else None
-    check_s = 300.0 if check_ms is None else check_ms / 1000.0
+    action, check_s = _shell_settings(pyhacf)
     shell = FenceShell(loop, fence_config(cf, pyhacf), manager_config.local, manager_config.peer, feed,
                        action=action, check_s=check_s)
-    log.info("fencing: %s is fenced with %s (action %s, delay %.1f s) before any takeover; device checked every %s",
-             manager_config.peer, manager_config.fence_device, action, manager_config.fence_delay_ms / 1000.0,
-             "%.0f s" % check_s if check_s > 0 else "never (fence_check 0)")
+    _announce(manager_config.peer, manager_config.fence_device, action, manager_config.fence_delay_ms, check_s)
+    return shell
+
+
+def fencing_signature(cf, pyhacf):
+    # type: (Any, Any) -> Tuple[Any, ...]
+    """Everything fencing reads from the two files (a reload compares it)."""
+    settings = pyhacf.settings if pyhacf is not None else None
+    fences = tuple((e.value, e.lineno) for e in settings.entries("fence")) if settings is not None else ()
+    get = settings.get if settings is not None else (lambda name: None)
+    return (tuple(cf.stonith), fences, get("fence_delay"), get("fence_action"), get("fence_check"))
+
+
+def reload_fencing(loop, shell, cf, pyhacf, local, peer, preferred, feed_core, fence_state, feed):
+    # type: (Any, Optional[FenceShell], Any, Any, str, str, Optional[str], Callable[[Any], Any], Callable[[], Any], Callable[[Any], Any]) -> Optional[FenceShell]
+    """Apply reloaded fencing settings (ha.cf `cf`, pyha.cf `pyhacf`); returns the shell
+    to use from now on.  `feed_core(event)` hands the core its `FenceSettings` at once;
+    `fence_state()` is the core's fencing view after it (`FenceGate.to_dict`), which says
+    whether it took the new device; `feed` is what a new shell reports `Fenced` to."""
+    from pyha.daemon.composition import fence_config, fence_options
+    config = fence_config(cf, pyhacf)
+    opts = fence_options(config, local, peer, preferred)
+    device = opts.get("fence_device")
+    feed_core(me.FenceSettings(device, opts.get("fence_delay_ms", 0)))
+    if (fence_state() or {}).get("device") != device:
+        return shell  # refused (the core said why): the running devices stay too
+    action, check_s = _shell_settings(pyhacf)
+    if device is None:
+        if shell is not None:
+            shell.close()
+            log.warning("fencing: reload: no fence device for %s any more; device checks stopped", peer)
+        return None
+    if shell is None:
+        shell = FenceShell(loop, config, local, peer, feed, action=action, check_s=check_s)
+    else:
+        shell.reconfigure(config, action, check_s)
+    _announce(peer, device, action, opts.get("fence_delay_ms", 0), check_s)
     return shell

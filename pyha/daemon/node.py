@@ -33,7 +33,7 @@ from pyha.config.check import check_config
 from pyha.daemon import logsetup, statefiles
 from pyha.daemon.composition import CompositionError, core_config, fence_config
 from pyha.daemon.control import ControlServer
-from pyha.daemon.fence_shell import start_fence_shell
+from pyha.daemon.fence_shell import reload_fencing, start_fence_shell
 from pyha.daemon.logsetup import LOGGER, RateLimiter
 from pyha.daemon.reload import Reloader, keyring_of
 from pyha.daemon.loop import EventLoop
@@ -144,7 +144,7 @@ class Daemon(object):
         logsetup.use_ident_of(self.pyhacf)
         self.reloader = Reloader(self.loop, self.settings.ha_dir,
                                  lambda: (self.cf, self.haresources, self.authkeys), self._use_keys,
-                                 lambda: self.pyhacf, self._use_pyhacf)
+                                 lambda: self.pyhacf, self._use_pyhacf, self._use_fencing)
         try:
             cc = core_config(cf, self.haresources, self.name, self.settings.manage_resources, fence_config(cf, self.pyhacf))
         except CompositionError as exc:
@@ -506,6 +506,16 @@ class Daemon(object):
         logsetup.use_ident_of(self.pyhacf)
         if self.health is not None:
             self.health.configure(pyhacf)
+
+    def _use_fencing(self, cf, pyhacf):
+        if not self.managing or self._stopping:
+            return
+        from pyha.cluster.manager import ManagedGroup
+        groups = self.haresources.groups
+        preferred = ManagedGroup.coerce(groups[0]).node if groups else None
+        self.fence = reload_fencing(self.loop, self.fence, cf, pyhacf, self.name, self.manager.config.peer,
+                                    preferred, self._feed,
+                                    lambda: self.manager.snapshot(self.clock()).get("fencing"), self._on_resource_event)
 
     # -- stopping ----------------------------------------------------------------------
     def request_stop(self, why):

@@ -2,8 +2,11 @@
 loop and apply what may change under a running node.
 
 New keys take effect at once (heartbeat rereads authkeys on SIGHUP too), and so do pyha's
-own settings (pyha.cf: monitors, notify, ...; its readers take the new frozen settings);
-other changes are reported, not applied: changing timings, media, nodes or groups under a running node
+own settings (pyha.cf: monitors, notify, ...; its readers take the new frozen settings)
+and fencing's (ha.cf's stonith/stonith_host lines, pyha.cf's fence, fence_delay,
+fence_action, fence_check: `use_fencing`, pyha/daemon/fence_shell.py `reload_fencing`;
+the core refuses, and logs why, only taking the device away while a fencing is under
+way); other changes are reported, not applied: changing timings, media, nodes or groups under a running node
 is what a restart (and a hand-over) is for.  A file with errors changes nothing.
 
 The check runs beside the loop (offloop.Job): it reads files and resolves host names,
@@ -36,19 +39,29 @@ def keyring_of(authkeys):
     return wire.Keyring.from_mapping(authkeys.active_index, mapping)
 
 
+def without_stonith(cf):
+    # type: (Any) -> str
+    """ha.cf's text less its stonith/stonith_host lines (which a reload applies)."""
+    return "\n".join(line for line in cf.render().splitlines()
+                     if line.split(None, 1)[:1] not in (["stonith"], ["stonith_host"]))
+
+
 class Reloader(object):
-    def __init__(self, loop, ha_dir, running, use_keys, running_pyhacf=None, use_pyhacf=None):
-        # type: (Any, str, Callable[[], Tuple[Any, Any, Any]], Callable[[wire.Keyring, Any], None], Optional[Callable[[], Any]], Optional[Callable[[Any], None]]) -> None
+    def __init__(self, loop, ha_dir, running, use_keys, running_pyhacf=None, use_pyhacf=None, use_fencing=None):
+        # type: (Any, str, Callable[[], Tuple[Any, Any, Any]], Callable[[wire.Keyring, Any], None], Optional[Callable[[], Any]], Optional[Callable[[Any], None]], Optional[Callable[[Any, Any], None]]) -> None
         """`running()`: the (ha.cf, haresources, authkeys) models in force;
         `use_keys(keyring, authkeys)`: switch to new keys (runs in the loop);
         `running_pyhacf()` / `use_pyhacf(pyhacf)`: the PyhaCf in force, and switching to a
-        new one (runs in the loop)."""
+        new one (runs in the loop); `use_fencing(hacf, pyhacf)`: apply the fencing
+        settings of these (runs in the loop, after `use_pyhacf`)."""
         self.loop = loop
         self.ha_dir = ha_dir
         self.running = running
         self.use_keys = use_keys
         self.running_pyhacf = running_pyhacf
         self.use_pyhacf = use_pyhacf
+        self.use_fencing = use_fencing
+        self.stonith = None  # type: Optional[Tuple[Any, ...]]  # ha.cf's stonith lines last applied
         self.job = None  # type: Optional[Job]
         self.again = False
 
@@ -87,8 +100,19 @@ class Reloader(object):
             self.use_keys(keyring_of(report.authkeys), report.authkeys)
             log.info("reload: authkeys reread (active key %d)", report.authkeys.active_index)
         applied = self._apply_pyhacf(report.pyhacf)
-        if report.hacf.render() != cf.render():
+        stonith = tuple(report.hacf.stonith)
+        glue_changed = stonith != (self.stonith if self.stonith is not None else tuple(cf.stonith))
+        if self.use_fencing is not None and (applied or glue_changed):
+            self.use_fencing(report.hacf, report.pyhacf if report.pyhacf is not None or self.running_pyhacf is None
+                             else self.running_pyhacf())
+            self.stonith = stonith
+            if glue_changed:
+                log.info("reload: %s stonith lines reread", report.hacf.filename)
+                applied = True
+        if self.use_fencing is None and report.hacf.render() != cf.render():
             changed.append("ha.cf")
+        elif self.use_fencing is not None and without_stonith(report.hacf) != without_stonith(cf):
+            changed.append("ha.cf (beyond its stonith lines)" if glue_changed else "ha.cf")
         if report.haresources.render() != haresources.render():
             changed.append("haresources")
         if changed:

@@ -9,6 +9,8 @@ both run and serve (the VIP witness and the ping node still answer).
   and is off before it ends.  Exactly one node keeps running, the VIP is never on both.
 * BMCs with a wrong password: nobody is fenced, HA2 takes nothing over and `pyha status`
   says why; the periodic device check reports the broken BMC even before it is needed.
+  Then the password is fixed in HA2's pyha.cf and HA2 gets SIGHUP: the same daemon's next
+  attempt fences HA1 and HA2 takes the VIP over.
 
 * Start-up fencing: only HA1's daemon is started (HA2's namespace runs, its daemon never
   does).  HA1 never hears HA2 within initdead, fences it through HA2's BMC, and only then
@@ -120,6 +122,23 @@ def test_broken_bmc_no_takeover_and_a_clear_status(fencing_lab):
     assert scenario.vip_holders(lab) == ["HA1"]
     text = scenario.run_pyha(lab.node("HA2"), "status").stdout
     assert "fencing ha1 with fence_ipmilan" in text and "not taking over" in text, text
+    # The operator fixes the password in HA2's pyha.cf and sends SIGHUP (no restart): the
+    # retrying gate's next attempt uses the reloaded device, HA1 goes off, HA2 takes over.
+    from pyha.lab.bmcs import BMC_PASSWORD
+    path = lab.node("HA2").host_path("/etc/ha.d/pyha.cf")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("password=not-" + BMC_PASSWORD, "password=" + BMC_PASSWORD))
+    pid = cluster.daemon_pid("HA2")
+    assert pid and lab.node("HA2").exec(["kill", "-HUP", pid], timeout=10).returncode == 0
+    assert scenario.wait_for(lambda: not _running(lab, "HA1"), 30, step=0.2), _fencing(cluster, "HA2")
+    fresh = Lab.load(lab.statedir)
+    assert scenario.wait_for(lambda: scenario.vip_holders(fresh) == ["HA2"] and scenario.curl_vip(fresh) == "HA2",
+                             20), _fencing(cluster, "HA2")
+    assert cluster.daemon_pid("HA2") == pid  # the same daemon: reloaded, not restarted
+    fence, _ = _fencing(cluster, "HA2")
+    assert fence.get("state") == "fenced" and "fenced by fence_ipmilan" in fence["reason"], fence
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ from pyha.cluster.manager.timers import TimersMixin
 from pyha.cluster.manager.timing import ProbeTiming
 from pyha.cluster.manager.witness import WitnessMixin
 from pyha.cluster.manager_events import (
-    CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CheckFailed, CommandResult, Fenced, GroupAcquired,
+    CMD_SHUTDOWN, CMD_STANDBY, CMD_TAKEOVER, CheckFailed, CommandResult, Fenced, FenceSettings, GroupAcquired,
     GroupAcquireFailed,
     GroupReleased, GroupReleaseFailed, GroupStateChanged, PhaseChanged, Shutdown, Standby,
     ResourceRestarted, StandbyStateChanged, Takeover, VipAnswered, VipConflict, VipFree, VipLink,
@@ -333,6 +333,9 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
     def _on_fenced(self, ev, now):
         self._fence.on_fenced(ev, now)
 
+    def _on_fence_settings(self, ev, now):
+        self._fence.reconfigure(ev.device, ev.delay_ms)
+
     def _on_check_failed(self, ev, now):
         self._health.on_check_failed(ev, now)
 
@@ -363,6 +366,7 @@ class Manager(StartupMixin, PeerMixin, StandbyMixin, CompatMixin, WitnessMixin, 
         Takeover: "_on_takeover_cmd",
         Shutdown: "_on_shutdown",
         Fenced: "_on_fenced",
+        FenceSettings: "_on_fence_settings",
         Tick: "_on_tick",
         CheckFailed: "_on_check_failed",
         ResourceRestarted: "_on_restarted",

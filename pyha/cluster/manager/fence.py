@@ -142,6 +142,40 @@ class FenceGate(object):
 
     # --- inputs --------------------------------------------------------------------------
 
+    def reconfigure(self, device, delay_ms):
+        # type: (Optional[str], int) -> bool
+        """A reload (SIGHUP) changed the peer's device or fence_delay (`FenceSettings`).
+        A new device or delay applies from the next call on (a call that runs keeps its
+        device; a delay already counting keeps its end), so an operator can fix a broken
+        device while the gate retries.  Refused, the old settings kept: taking the
+        device away while an episode is under way, since the gate would then have nothing
+        to wait for and the takeover would go ahead unfenced.  True when applied."""
+        m = self._m
+        delay_s = max(0, int(delay_ms or 0)) / 1000.0
+        if device == self.device and abs(delay_s - self.delay_s) < 1e-9:
+            return True
+        if device is None and self.blocking:
+            m._log(ERROR, "reload: fencing settings not changed: the new configuration has no fence device for %s, "
+                          "but its fencing with %s is under way (%s); without a device the takeover would go "
+                          "ahead unfenced.  Keeping %s; restart pyha to drop it" % (
+                              m.peer, self.device, self.state, self.device))
+            return False
+        was = (self.device, self.delay_s)
+        self.device = device
+        self.delay_s = delay_s
+        if device is None:
+            m._log(WARNING, "reload: no fence device for %s any more (was %s): a dead peer is taken over without "
+                            "fencing" % (m.peer, was[0]))
+            if self.state != F_IDLE:
+                self._to(F_IDLE, "no fence device any more (reload)")
+            self.fenced_at = None
+            return True
+        m._log(WARNING if was[0] != device else INFO,
+               "reload: %s is fenced with %s (was %s), fence_delay %g s (was %g s)%s" % (
+                   m.peer, device, was[0] or "no device", delay_s, was[1],
+                   "; the next attempt of the fencing under way uses it" if self.blocking else ""))
+        return True
+
     def peer_dead(self, why, now):
         # type: (str, float) -> bool
         """The peer was declared dead (not after shutdone).  True when the gate handles
