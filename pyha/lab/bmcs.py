@@ -86,3 +86,22 @@ def fence_lines(lab, bmcs, password=BMC_PASSWORD):
     """pyha.cf `fence` lines for the lab's BMCs (fence_ipmilan, lanplus, cipher 3)."""
     return ["fence %s fence_ipmilan ip=%s username=%s password=%s lanplus=1 cipher=3 power_timeout=10"
             % (name.lower(), b.addr, b.user, password) for name, b in sorted(bmcs.items())]
+
+
+def stonith_host_lines(lab, bmcs, password=BMC_PASSWORD):
+    # type: (object, Dict[str, VirtualBmc], str) -> List[str]
+    """heartbeat's ha.cf `stonith_host FENCER external/ipmi PEER IPADDR USERID PASSWD
+    INTERFACE` lines (positional, in `stonith -t external/ipmi -n` order), one per node,
+    each applying on the node that fences its peer.  The last parameter takes the rest of
+    the line and external/ipmi puts it unquoted after `-I`: "lanplus -C 3" sets cipher
+    suite 3, without which ipmitool first asks ipmi_sim for its cipher suites, which it
+    never answers (14 s a call, spec/fencing.md)."""
+    names = sorted(bmcs)
+    out = []
+    for fencer in names:
+        for peer in names:
+            if peer != fencer:
+                b = bmcs[peer]
+                out.append("stonith_host %s external/ipmi %s %s %s %s lanplus -C 3" % (
+                    fencer.lower(), peer.lower(), b.addr, b.user, password))
+    return out

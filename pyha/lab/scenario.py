@@ -186,13 +186,14 @@ def start_daemon(node, kind="pyha"):
 def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
        daemon="pyha", hacf_edit=None, nginx_init="el", fencing=False, broken_bmc_password=False,
        started=None):
-    # type: (str, Optional[str], str, str, object, str, object, str, bool, bool, Optional[Tuple[str, ...]]) -> Lab
+    # type: (str, Optional[str], str, str, object, str, object, str, object, bool, Optional[Tuple[str, ...]]) -> Lab
     """`peer_daemon` runs on HA1, `daemon` on HA2 (heartbeat on both = the reference to
     measure against).  `hacf_edit(text) -> text` adjusts the generated ha.cf (benchmarks
     use it for the timings of a comparison).  `nginx_init`: "el" (the default: stops like
     EL's script) or "debian" (the stock script, a fixed 1 s sleep in every stop).
     `fencing`: each node gets a virtual BMC and pyha.cf `fence` lines for it (see
-    `add_fencing`); `broken_bmc_password` writes a wrong password into them (a BMC that
+    `add_fencing`; "stonith_host": ha.cf stonith_host lines for cluster-glue instead);
+    `broken_bmc_password` writes a wrong password into them (a BMC that
     refuses every call, for the "broken device" drills).  `started`: the nodes whose daemon
     starts (default both; start-up fencing tests leave one node's daemon unstarted)."""
     if nginx_init not in NGINX_INITS:
@@ -226,7 +227,7 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
         if fencing:
             say("virtual BMCs (ipmi_sim) for HA1 and HA2; pyha.cf: fence_ipmilan lines, fence_delay %d, "
                 "fence_action off" % FENCE_DELAY_S)
-            add_fencing(lab, broken_bmc_password)
+            add_fencing(lab, broken_bmc_password, kind="stonith_host" if fencing == "stonith_host" else "fence")
         for name in NODES:
             if kinds[name] == "heartbeat":
                 # the tutorial's ipfail (ping arbitration for genuine heartbeat); a pyha
@@ -246,17 +247,31 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
 FENCE_DELAY_S = 5  # HA2 waits this long before fencing HA1 (the preferred node fences first)
 
 
-def add_fencing(lab, broken_password=False):
+def add_fencing(lab, broken_password=False, kind="fence"):
     """A virtual BMC per node (`pyha.lab.bmcs`: ipmi_sim in the gateway's namespace, its
     chassis hook powers the lab node off and on) and, on both nodes, pyha.cf lines for the
     real fence_ipmilan: one `fence` line per node, `fence_delay`, `fence_action off` (a
     fenced lab node stays off until `pyha fence on`).  The BMCs live in the lab's
-    namespaces and state directory: `pyha lab down` removes them with the rest."""
-    from pyha.lab.bmcs import BMC_PASSWORD, attach_bmcs, fence_lines
+    namespaces and state directory: `pyha lab down` removes them with the rest.
+    `kind` "stonith_host": heartbeat's way instead, ha.cf `stonith_host` lines for
+    cluster-glue's external/ipmi (`bmcs.stonith_host_lines`), no `fence` lines."""
+    from pyha.lab.bmcs import BMC_PASSWORD, attach_bmcs, fence_lines, stonith_host_lines
     bmcs = attach_bmcs(lab, os.path.join(lab.statedir, "bmcs"))
-    lines = fence_lines(lab, bmcs, password="not-" + BMC_PASSWORD if broken_password else BMC_PASSWORD)
-    text = "\n# pyha lab up --fencing: each node's virtual BMC (fence_ipmilan)\n%s\nfence_delay %d\n" \
-           "fence_action off\n" % ("\n".join(lines), FENCE_DELAY_S)
+    password = "not-" + BMC_PASSWORD if broken_password else BMC_PASSWORD
+    if kind == "stonith_host":
+        glue = "\n# pyha lab up: each node's virtual BMC (cluster-glue external/ipmi)\n%s\n" % "\n".join(
+            stonith_host_lines(lab, bmcs, password=password))
+        for name in NODES:
+            path = lab.node(name).host_path("/etc/ha.d/ha.cf")
+            with open(path, "a") as f:
+                f.write(glue)
+            os.chmod(path, 0o600)  # it holds the BMC password now
+        lines = []  # type: List[str]
+    else:
+        lines = fence_lines(lab, bmcs, password=password)
+    text = "\n# pyha lab up --fencing: each node's virtual BMC (%s)\n%s\nfence_delay %d\n" \
+           "fence_action off\n" % ("ha.cf stonith_host" if kind == "stonith_host" else "fence_ipmilan",
+                                   "\n".join(lines), FENCE_DELAY_S)
     for name in NODES:
         path = lab.node(name).host_path("/etc/ha.d/pyha.cf")
         with open(path, "a") as f:

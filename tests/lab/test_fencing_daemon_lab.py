@@ -14,7 +14,10 @@ both run and serve (the VIP witness and the ping node still answer).
 
 * Start-up fencing: only HA1's daemon is started (HA2's namespace runs, its daemon never
   does).  HA1 never hears HA2 within initdead, fences it through HA2's BMC, and only then
-  takes the VIP (heartbeat 3.0.6 does the same: hb_rsc_recover_dead_resources).
+  takes the VIP (heartbeat 3.0.6 does the same: hb_rsc_recover_dead_resources).  Twice:
+  with pyha.cf `fence ... fence_ipmilan` lines, and with heartbeat's only way, ha.cf
+  `stonith_host ha1 external/ipmi ha2 ...` (cluster-glue's real `stonith -t external/ipmi`,
+  the daemon's only fencing configuration).
 
 Waits are for conditions (a node's power state, the daemon's status), each bounded.
 """
@@ -141,19 +144,23 @@ def test_broken_bmc_no_takeover_and_a_clear_status(fencing_lab):
     assert fence.get("state") == "fenced" and "fenced by fence_ipmilan" in fence["reason"], fence
 
 
-@pytest.fixture
-def alone_lab(lab_prefix):
+@pytest.fixture(params=["fence", "stonith_host"])
+def alone_lab(lab_prefix, request):
     _need()
+    if request.param == "stonith_host" and shutil.which("stonith") is None:
+        pytest.skip("not installed: cluster-glue's stonith")
     prefix = lab_prefix("fa")
-    lab = scenario.up(prefix=prefix, profile="fast", fencing=True, started=("HA1",))
+    lab = scenario.up(prefix=prefix, profile="fast", fencing=True if request.param == "fence" else request.param,
+                      started=("HA1",))
     try:
-        yield lab
+        yield lab, request.param
     finally:
         scenario.down(prefix)
 
 
 def test_node_started_alone_fences_its_peer_before_taking_the_vip(alone_lab):
-    lab = alone_lab
+    lab, kind = alone_lab
+    device = "fence_ipmilan" if kind == "fence" else "external/ipmi"
     cluster = Cluster(lab)
     seen = []
 
@@ -170,7 +177,7 @@ def test_node_started_alone_fences_its_peer_before_taking_the_vip(alone_lab):
     assert scenario.wait_for(lambda: scenario.vip_holders(fresh) == ["HA1"] and scenario.curl_vip(fresh) == "HA1",
                              20), "HA1 never took the VIP after fencing HA2"
     fence, st = _fencing(cluster, "HA1")
-    assert fence.get("state") == "fenced" and "fenced by fence_ipmilan" in fence["reason"], \
+    assert fence.get("state") == "fenced" and "fenced by %s" % device in fence["reason"], \
         json.dumps(st.get("resources"), indent=1)
     log = ""
     for name in ("/var/log/ha-log", "/var/log/pyha-daemon.out"):
