@@ -245,6 +245,10 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
 
 
 FENCE_DELAY_S = 5  # HA2 waits this long before fencing HA1 (the preferred node fences first)
+# With fencing, a node that starts alone fences its peer once initdead has passed (start-up
+# fencing): the fast profile's 2 s would fence a peer whose daemon merely starts a moment
+# later on a loaded machine.  Only a lone start waits for it.
+FENCE_INITDEAD_S = 6
 
 
 def add_fencing(lab, broken_password=False, kind="fence"):
@@ -277,7 +281,22 @@ def add_fencing(lab, broken_password=False, kind="fence"):
         with open(path, "a") as f:
             f.write(text)
         os.chmod(path, 0o600)  # it holds the BMC password now
+        _at_least_initdead(lab.node(name).host_path("/etc/ha.d/ha.cf"), FENCE_INITDEAD_S)
     return bmcs
+
+
+def _at_least_initdead(path, seconds):
+    # type: (str, int) -> None
+    """ha.cf's initdead raised to `seconds` (kept when it is longer)."""
+    import re
+    from pyha.config.hacf import HaCf
+    if (HaCf.load(path).initdead_ms or 0) >= seconds * 1000:
+        return
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^initdead[ \t]+\S+[ \t]*$", "", text) + "initdead %d\n" % seconds
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def _save_meta(lab, profile, kinds, nginx_init, fencing=False):
