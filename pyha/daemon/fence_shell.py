@@ -13,8 +13,11 @@ The policy (when to fence, when to take over, retries) is the core's
   the log before it is needed.  A check never runs beside a fence call.
 
 Nothing blocks the loop: the plan is built beside it (`offloop.Job`: cluster-glue's
-parameter names come from running `stonith -t TYPE -n`), the call's children are polled
-(`FenceCall.poll`, never waiting).
+parameter names come from running `stonith -t TYPE -n`), and a running call is advanced
+(`FenceCall.poll`, never waiting) when something can have changed: on SIGCHLD (a
+listener beside the resource runner's handler, `EventLoop.add_signal_listener`) and at
+the call's own next deadline (the delay's end, the step's timeout), never on a
+periodic timer.
 
 A SIGHUP (pyha/daemon/reload.py) rereads ha.cf's stonith lines and pyha.cf's `fence`,
 `fence_delay`, `fence_action` and `fence_check` (`reload_fencing`): the core gets
@@ -25,6 +28,7 @@ shell, none where there was one closes it.
 """
 
 import logging
+import signal
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -36,7 +40,6 @@ from pyha.fencing.plan import plan_call
 
 log = logging.getLogger(LOGGER)
 
-POLL_S = 0.1             # how often a running call's children are looked at
 FIRST_CHECK_S = 10.0     # the first device check, after start-up has settled
 PLAN_TIMEOUT_S = 60.0    # building a plan (cluster-glue's `stonith -n`) beside the loop
 
@@ -66,6 +69,8 @@ class FenceShell(object):
         self.last_check = None  # type: Optional[Dict[str, Any]]
         self.last_fence = None  # type: Optional[Dict[str, Any]]
         self.closed = False
+        self._pending = None  # type: Any  # (what, action, started) of the running call
+        loop.add_signal_listener(signal.SIGCHLD, self._on_sigchld)
         if check_s > 0:
             self._check_timer = loop.call_later(min(FIRST_CHECK_S, check_s), self._check)
 
@@ -123,23 +128,35 @@ class FenceShell(object):
             except (OSError, RuntimeError) as exc:
                 self._done(what, action, started, False, "cannot start the %s call: %s" % (action, exc), None)
                 return
-            self._poll_later(what, action, started)
+            self._pending = (what, action, started)
+            self._advance()
 
         self._job = Job(self.loop, build, planned, PLAN_TIMEOUT_S)
 
-    def _poll_later(self, what, action, started):
-        # type: (str, str, float) -> None
-        def poll():
+    def _on_sigchld(self, signum):
+        # type: (int) -> None
+        if self._call is not None:
+            self._advance()
+
+    def _advance(self):
+        # type: () -> None
+        """Move the running call on (a child ended, or its deadline came); arm a timer for
+        its next deadline, or report its outcome."""
+        if self._timer is not None:
+            self._timer.cancel()
             self._timer = None
-            if self.closed or self._call is None or self._what != what:
-                return
-            outcome = self._call.poll()
-            if outcome is None:
-                self._poll_later(what, action, started)
-                return
-            self._call = None
-            self._done(what, action, started, outcome.ok, outcome.message, outcome)
-        self._timer = self.loop.call_later(POLL_S, poll)
+        if self.closed or self._call is None or self._pending is None:
+            return
+        what, action, started = self._pending
+        outcome = self._call.poll()
+        if outcome is None:
+            when = self._call.next_deadline()
+            if when is not None:
+                self._timer = self.loop.call_at(when, self._advance)
+            return
+        self._call = None
+        self._pending = None
+        self._done(what, action, started, outcome.ok, outcome.message, outcome)
 
     def _done(self, what, action, started, ok, message, outcome):
         # type: (str, str, float, bool, str, Any) -> None
@@ -212,6 +229,7 @@ class FenceShell(object):
             self._timer.cancel()
             self._timer = None
         self._what = None
+        self._pending = None
         log.info("fence device check dropped: %s", why)
 
     # --- status and stop -------------------------------------------------------------------------
@@ -239,6 +257,7 @@ class FenceShell(object):
         # type: () -> None
         """The daemon stops: kill a running call (its result would reach nobody)."""
         self.closed = True
+        self.loop.remove_signal_listener(signal.SIGCHLD, self._on_sigchld)
         for timer in (self._timer, self._check_timer):
             if timer is not None:
                 timer.cancel()

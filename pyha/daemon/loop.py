@@ -38,6 +38,7 @@ class EventLoop(object):
         self._timers = []  # type: List[Tuple[float, int, Timer]]
         self._counter = itertools.count()
         self._signal_handlers = {}  # type: Dict[int, Callable[[int], Any]]
+        self._signal_listeners = {}  # type: Dict[int, List[Callable[[int], Any]]]
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -109,6 +110,23 @@ class EventLoop(object):
             self._old_wakeup_fd = signal.set_wakeup_fd(self._wake_w)
         signal.signal(signum, lambda s, f: None)
 
+    def add_signal_listener(self, signum, callback):
+        # type: (int, Callable[[int], Any]) -> None
+        """One more `callback(signum)` for a signal, run from the loop after its handler:
+        SIGCHLD wakes every owner of children (the resource runner's handler, the fence
+        shell's listener), where a second handler would replace the first."""
+        self._signal_listeners.setdefault(signum, []).append(callback)
+        if self._old_wakeup_fd is None:
+            self._old_wakeup_fd = signal.set_wakeup_fd(self._wake_w)
+        if signum not in self._signal_handlers:
+            signal.signal(signum, lambda s, f: None)
+
+    def remove_signal_listener(self, signum, callback):
+        # type: (int, Callable[[int], Any]) -> None
+        listeners = self._signal_listeners.get(signum, [])
+        if callback in listeners:
+            listeners.remove(callback)
+
     def _drain_wakeup(self):
         while True:
             try:
@@ -121,6 +139,8 @@ class EventLoop(object):
                 handler = self._signal_handlers.get(signum)
                 if handler is not None:
                     handler(signum)
+                for listener in list(self._signal_listeners.get(signum, ())):
+                    listener(signum)
 
     def wake(self):
         try:

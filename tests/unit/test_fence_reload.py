@@ -86,6 +86,12 @@ class _Loop(object):
         self.timers.append(t)
         return t
 
+    def add_signal_listener(self, signum, fn):
+        pass
+
+    def remove_signal_listener(self, signum, fn):
+        pass
+
 
 def _hacf(text):
     from pyha.config.hacf import HaCf

@@ -174,3 +174,43 @@ def test_a_stonith_line_device_that_controls_another_host_is_never_fired(tmp_pat
     assert not fed[0].ok and "controls ha3, not ha2: refused" in fed[0].detail
     assert (tmp_path / "calls").read_text().splitlines() == ["-t external/ipmi -E -l"]
     shell.close()
+
+
+def test_a_running_call_is_advanced_by_sigchld_and_its_deadline_not_by_polling(tmp_path):
+    # The agent takes 0.6 s.  A periodic poll (it was every 100 ms) would look at the call
+    # six times or more; event-driven it is looked at when it starts, when SIGCHLD says
+    # the child ended, and at most at a deadline: a few times, and the answer still comes
+    # at once.  A second listener (the resource runner's SIGCHLD handler) keeps working.
+    import signal
+    path = tmp_path / "fence_slow"
+    path.write_text("#!/bin/sh\ncat >/dev/null\nsleep 0.6\nexit 0\n")
+    os.chmod(str(path), stat.S_IRWXU)
+    loop = EventLoop()
+    other = []
+    loop.add_signal_handler(signal.SIGCHLD, lambda s: other.append(s))
+    fed = []
+    config = FenceConfig(agents=[AgentDevice(FenceLine("ha2", str(path), (("ip", "192.0.2.12"),)), "pyha.cf", 3)])
+    shell = FenceShell(loop, config, "ha1", "ha2", fed.append, check_s=0.0)
+    polls = []
+    real_plan = shell._plan
+
+    def counting_plan(*args):
+        plan, why = real_plan(*args)
+        poll = plan.call.poll
+
+        def counted():
+            polls.append(time.monotonic())
+            return poll()
+        plan.call.poll = counted
+        return plan, why
+    shell._plan = counting_plan
+    try:
+        shell.do(me.FencePeer("ha2", "ha2 is dead"))
+        assert _run_until(loop, lambda: fed)
+        assert fed[0].ok
+        assert 1 <= len(polls) <= 4, polls
+        assert other  # the resource runner's handler still hears SIGCHLD
+        assert shell._timer is None  # nothing left armed once the call is over
+    finally:
+        shell.close()
+        loop.close()
