@@ -125,3 +125,22 @@ def test_acquire_actions_carry_no_group_before_the_fence():
     c.run_until(14.5)
     assert c.actions("ha1", Acquire) == [] and c.snapshot("ha1")["fencing"]["state"] == "fencing"
     assert len(c.actions("ha1", FencePeer)) == 1
+
+
+def test_legacy_start_alone_fences_first_too():
+    # auto_failback legacy (nice_failback off) starts through its own path; the gate is the same.
+    c = Cluster(auto_failback="legacy", node_opts=fencing(0.0), start_at={"ha2": NEVER})
+    c.run_until(30)
+    assert [(f, t) for _, f, t in c.world.fenced] == [("ha1", "ha2")]
+    assert c.holders() == {"ha1"} and min(acquires(c, "ha1")) >= c.world.fenced[0][0]
+
+
+def test_legacy_peer_appearing_during_the_delay_cancels_and_start_up_goes_on():
+    groups = ((DISK, "ha2", False), (VIP, "ha1", True))
+    c = Cluster(groups=groups, auto_failback="legacy", node_opts=fencing(5.0, preferred="ha2"),
+                start_at={"ha2": 14.0})
+    c.run_until(13.5)
+    assert c.snapshot("ha1")["fencing"]["state"] == "delaying"
+    c.run_until(40)
+    assert fence_calls(c, "ha1") == [] and c.world.fenced == [] and c.world.duplicates == []
+    assert c.holders(VIP) == {"ha1"} and c.holders(DISK) == {"ha2"}

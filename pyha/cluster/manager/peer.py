@@ -54,7 +54,6 @@ class PeerMixin(object):
     def _peer_back(self, why):
         """The peer speaks again after being dead: stop chasing groups we never got."""
         self._prewarn_until = None
-        self._fence.peer_back(why)
         peer = self._peer
         if peer.holds_at is None or peer.dead_at is None or peer.holds_at <= peer.dead_at:
             # What it said before it went silent may be stale; a report heard since (its
@@ -77,6 +76,9 @@ class PeerMixin(object):
         if self.config.auto_failback == "on" and any(
                 g.node == self.peer and g.state in _RUNNING_STATES for g in self._groups.values()):
             self._failback_needed = True
+        # Last: a start-up fencing it cancels goes on with the start-up rules, which may
+        # claim our own groups (not to be dropped above as "never got here").
+        self._fence.peer_back(why)
 
     def _on_node_status(self, ev, now):
         if ev.node == self.peer:
