@@ -53,7 +53,11 @@ DIRECTIVES = [
              "parameters (see `AGENT -o metadata`); they reach the agent on stdin, never on a command line, with "
              "action= set by pyha.  Keep passwords out of this file with password_script=.  delay=SECONDS waits "
              "before fencing this node.  A fence line for a node wins over ha.cf's stonith lines.  Used by "
-             "`pyha fence` and by the daemon, which fences a dead peer before taking anything over.",
+             "`pyha fence` and by the daemon, which fences a dead peer before taking anything over, and a peer "
+             "not heard within initdead at start-up before taking any group, its own included (start-up fencing, "
+             "as heartbeat does with a stonith device).  A SIGHUP applies changed fence lines (and ha.cf's stonith "
+             "lines) from the next call on; taking the device away while a fencing is under way is refused and "
+             "logged.",
          example=("fence ha2 fence_ipmilan ip=192.0.2.12 username=admin password_script=/etc/ha.d/bmc-pw "
                   "lanplus=1 cipher=3",),
          cross_check=_fence_cross, host_check=_fence_host),
