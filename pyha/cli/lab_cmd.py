@@ -36,6 +36,9 @@ def up(
     fencing: bool = typer.Option(False, "--fencing", help="A virtual BMC (ipmi_sim) per node and pyha.cf fence "
                                                           "lines for fence_ipmilan: a dead peer is fenced "
                                                           "before any takeover."),
+    fence_action: str = typer.Option("off", "--fence-action", help="With --fencing: off (a fenced node stays off "
+                                                                   "until `pyha fence on`) or reboot (its BMC "
+                                                                   "powers it on again)."),
 ):
     """Build HA1, HA2, a gateway and a client; nginx on both nodes; `pyha init`; start the daemons."""
     from pyha.lab import LabError, scenario
@@ -46,9 +49,14 @@ def up(
         fail("--peer-daemon must be pyha or heartbeat", code=2)
     if nginx_init not in scenario.NGINX_INITS:
         fail("--nginx-init must be el or debian", code=2)
+    if fence_action not in scenario.FENCE_ACTIONS:
+        fail("--fence-action must be off or reboot", code=2)
+    if fence_action != "off" and not fencing:
+        fail("--fence-action needs --fencing", code=2)
     try:
         scenario.up(prefix=prefix, profile=profile, peer_daemon=peer_daemon, nginx_init=nginx_init,
-                    progress=lambda text: typer.echo("lab: " + text), fencing=fencing)
+                    progress=lambda text: typer.echo("lab: " + text), fencing=fencing,
+                    fence_action=fence_action)
     except LabError as exc:
         fail(str(exc))
     typer.echo("lab is up: VIP http://%s/ from the client (pyha lab exec client -- curl -s http://%s/)"
@@ -158,7 +166,9 @@ def drill(
     names: List[str] = typer.Argument(None, help="Drills to run (default: all in the lab, failover with --url). "
                                                  "Known: failover, restart, halt, kill, link-down, nic-down, "
                                                  "link-then-nic, failback, flap, loss, cold-start, "
-                                                 "service-kill."),
+                                                 "service-kill; with a `pyha lab up --fencing` lab, "
+                                                 "fence-links-cut and fence-broken-bmc (never run by "
+                                                 "default)."),
     prefix: str = typer.Option("pyhalab", "--prefix"),
     json_out: bool = typer.Option(False, "--json"),
     url: str = typer.Option(None, "--url", help="Real cluster: run on one of its nodes against this URL of the "
@@ -214,17 +224,29 @@ def drill(
     else:
         from pyha.lab import LabError, scenario
         names = list(names or drills.DRILLS)
+        fencing = drills.fence_drills()
         for n in names:
-            if n not in drills.DRILLS:
-                fail("unknown drill %r (known: %s)" % (n, ", ".join(drills.DRILLS)), code=2)
+            if n not in drills.DRILLS and n not in fencing:
+                fail("unknown drill %r (known: %s)" % (n, ", ".join(list(drills.DRILLS) + list(fencing))), code=2)
         try:
             lab = scenario.load(prefix)
         except LabError as exc:
-            fail(str(exc), "start the lab first: pyha lab up --profile fast", code=1)
+            fail(str(exc), "start the lab first: pyha lab up --profile fast%s"
+                 % (" --fencing" if any(n in fencing for n in names) else ""), code=1)
             return
+        if any(n in fencing for n in names):
+            from pyha.drill.fencing import require_fencing
+            try:
+                require_fencing(scenario.load_meta(lab))
+            except drills.DrillError as exc:
+                fail("%s: %s" % (", ".join(n for n in names if n in fencing), exc), code=3)
         results = []
         for n in names:
-            res = drills.run(lab, n, progress=say, live=live)
+            try:
+                res = drills.run(lab, n, progress=say, live=live)
+            except drills.DrillError as exc:
+                fail(str(exc), code=3)
+                return
             results.append(res)
             if not json_out:
                 typer.echo(drills.format_result(res))

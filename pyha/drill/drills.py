@@ -22,10 +22,10 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional
 
-from pyha.drill import report
+from pyha.drill import fence_report, report
 from pyha.drill.live import LiveLine
 from pyha.drill.sampler import HolderSampler
-from pyha.lab import scenario
+from pyha.lab import LabError, scenario
 
 SAMPLE_INTERVAL = 0.05
 PROBE_INTERVAL = 0.1
@@ -575,12 +575,28 @@ DRILLS = OrderedDict([
 ])
 
 
+def fence_drills():
+    # type: () -> Dict[str, Any]
+    """The fencing drills (`pyha.drill.fencing`): only for a `pyha lab up --fencing` pair,
+    never among the drills run by default."""
+    from pyha.drill.fencing import FENCE_DRILLS
+    return OrderedDict(FENCE_DRILLS)
+
+
 def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
     # type: (Any, str, Optional[Callable[[str], Any]], float, bool) -> Result
-    """`live`: a progress line rewritten in place while the drill waits (a terminal)."""
-    if name not in DRILLS:
-        raise DrillError("unknown drill %r (known: %s)" % (name, ", ".join(DRILLS)))
-    func, expect = DRILLS[name]
+    """`live`: a progress line rewritten in place while the drill waits (a terminal).
+    A fencing drill on a lab without fencing raises DrillError before touching it."""
+    fencing = fence_drills()
+    if name not in DRILLS and name not in fencing:
+        raise DrillError("unknown drill %r (known: %s)" % (name, ", ".join(list(DRILLS) + list(fencing))))
+    if name in fencing:
+        from pyha.drill.fencing import require_fencing
+        try:
+            require_fencing(scenario.load_meta(lab))
+        except DrillError as exc:
+            raise DrillError("%s: %s" % (name, exc))
+    func, expect = DRILLS[name] if name in DRILLS else fencing[name]
     say = progress or (lambda text: None)
     cluster = Cluster(lab)
     res = Result(name, expect)
@@ -596,7 +612,7 @@ def run(lab, name, progress=None, probe_interval=PROBE_INTERVAL, live=False):
             if line is not None:
                 line.stop()
         res.values["probes"] = len(obs.records)
-    except DrillError as exc:
+    except (DrillError, LabError) as exc:
         res.check("drill ran", False, str(exc))
     finally:
         obs.close()
@@ -636,7 +652,7 @@ def format_result(res):
               ("duplicate_vip_s", "duplicate VIP (s)"), ("answers_alternating", "split-brain answers"),
               ("address_removed_s", "address removed (s)"),
               ("failback", "failback"), ("failback_outage_s", "failback outage (s)"),
-              ("failback_duplicate_vip_s", "failback dup. VIP (s)"), ("probes", "probes")]
+              ("failback_duplicate_vip_s", "failback dup. VIP (s)")] + fence_report.LABELS + [("probes", "probes")]
     for key, label in labels:
         if key in res.values:
             lines.append("  %-22s %s" % (label, res.values[key]))

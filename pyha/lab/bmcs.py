@@ -15,6 +15,7 @@ a fence to see the node's new state.  For `pyha lab up --fencing` (not wired yet
 import ipaddress
 import os
 import shlex
+import signal
 import sys
 from typing import Dict, List, Optional
 
@@ -56,18 +57,59 @@ def attach_bmcs(lab, workdir, password=BMC_PASSWORD):
         for i, node in enumerate(lab.nodes):  # type: ignore
             addr = bmc_address(lab, i)
             nsu.run(["ip", "-n", host.netns, "addr", "replace", "%s/24" % addr, "dev", iface])
-            statedir = lab.statedir  # type: ignore
-            b = VirtualBmc(host.netns, os.path.join(workdir, "bmc-%s" % node.name.lower()), addr=addr,
-                           user=BMC_USER, password=password, name="bmc-%s" % node.name.lower(),
-                           is_on=_python(statedir, node.name, "sys.exit(0 if n.is_running() else 1)"),
-                           power_off=_python(statedir, node.name, "n.power_off() if n.is_running() else None"),
-                           power_on=_python(statedir, node.name, "n.power_on() if not n.is_running() else None"))
+            b = _bmc(lab, workdir, i, node.name, password)
             b.start()
             bmcs[node.name] = b
     except Exception:
         detach_bmcs(lab, bmcs)
         raise
     return bmcs
+
+
+def _bmc(lab, workdir, index, name, password):
+    # type: (object, str, int, str, str) -> VirtualBmc
+    host = lab.node(BMC_HOST)  # type: ignore
+    statedir = lab.statedir  # type: ignore
+    return VirtualBmc(host.netns, os.path.join(workdir, "bmc-%s" % name.lower()), addr=bmc_address(lab, index),
+                      user=BMC_USER, password=password, name="bmc-%s" % name.lower(),
+                      is_on=_python(statedir, name, "sys.exit(0 if n.is_running() else 1)"),
+                      power_off=_python(statedir, name, "n.power_off() if n.is_running() else None"),
+                      power_on=_python(statedir, name, "n.power_on() if not n.is_running() else None"))
+
+
+def bmc_pids(lab, name, workdir):
+    # type: (object, str, str) -> List[int]
+    """PIDs of the ipmi_sim serving node `name`'s BMC (in the gateway's namespace, started
+    with this lab's configuration file for it): the processes `replace_bmc` stops."""
+    host = lab.node(BMC_HOST)  # type: ignore
+    ident = nsu.netns_id(host.netns)
+    conf = os.path.join(os.path.abspath(workdir), "bmc-%s" % name.lower(), "lan.conf")
+    out = []
+    for pid in nsu.pids_in_ns("net", ident) if ident else []:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0].decode(errors="replace")) == "ipmi_sim" and conf.encode() in argv:
+            out.append(pid)
+    return out
+
+
+def replace_bmc(lab, name, workdir, password=BMC_PASSWORD):
+    # type: (object, str, str, str) -> VirtualBmc
+    """Restart node `name`'s BMC with the account password `password` (the drills' broken
+    BMC: someone changed its password, every call is refused; then the right one again).
+    The old ipmi_sim is stopped by PID; the new one outlives the caller, like the one
+    `attach_bmcs` started, and goes with the lab's namespaces at `pyha lab down`."""
+    index = [n.name for n in lab.nodes].index(name)  # type: ignore
+    for pid in bmc_pids(lab, name, workdir):
+        started = nsu.start_time(pid)
+        if nsu.kill_pid(pid, signal.SIGTERM, started=started) and nsu.wait_gone([pid], 5.0):
+            nsu.kill_pid(pid, signal.SIGKILL, started=started)
+    b = _bmc(lab, workdir, index, name, password)
+    b.start()
+    return b
 
 
 def detach_bmcs(lab, bmcs):

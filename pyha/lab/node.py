@@ -438,6 +438,7 @@ class Node(Member):
         os.symlink("/dev/shm", os.path.join(run, "shm"))
         os.mkdir(tmp)
         os.chmod(tmp, 0o1777)
+        self._write_hosts()
         shadow = os.path.join(self.statedir, "shadow-sbin")
         os.makedirs(shadow, exist_ok=True)
         for name in SHADOWED:
@@ -445,6 +446,24 @@ class Node(Member):
             with open(p, "w") as f:
                 f.write(SHADOW_SCRIPT % {"name": name, "log": REBOOT_LOG})
             os.chmod(p, 0o755)
+
+    def _write_hosts(self):
+        # type: () -> None
+        """The node's /etc/hosts (bound over the host's): the host's lines plus the node's
+        own name, which resolves on a real machine.  Without it a lookup of the hostname
+        waits for DNS timeouts (fence_ipmilan does one at start: 10 s per fence call)."""
+        try:
+            with open("/etc/hosts") as f:
+                text = f.read()
+        except OSError:
+            text = "127.0.0.1\tlocalhost\n"
+        if not text.endswith("\n"):
+            text += "\n"
+        text += "# pyha lab: this node's own name\n127.0.1.1\t%s\n" % self.spec.hostname
+        path = self.rootdir + "/etc/hosts"
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
 
     def _mount_steps(self):
         # type: () -> List[List[Any]]
@@ -468,6 +487,8 @@ class Node(Member):
                 last.append(step)
             else:
                 binds.append(step)
+        if os.path.isfile(os.path.realpath("/etc/hosts")):
+            binds.append(["bind", self.rootdir + "/etc/hosts", os.path.realpath("/etc/hosts")])
         steps += binds + last
         if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
             steps.append(["bind", "/run", "/var/run"])

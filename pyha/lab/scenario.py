@@ -185,8 +185,8 @@ def start_daemon(node, kind="pyha"):
 
 def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="pyha", progress=None,
        daemon="pyha", hacf_edit=None, nginx_init="el", fencing=False, broken_bmc_password=False,
-       started=None):
-    # type: (str, Optional[str], str, str, object, str, object, str, object, bool, Optional[Tuple[str, ...]]) -> Lab
+       started=None, fence_action="off"):
+    # type: (str, Optional[str], str, str, object, str, object, str, object, bool, Optional[Tuple[str, ...]], str) -> Lab
     """`peer_daemon` runs on HA1, `daemon` on HA2 (heartbeat on both = the reference to
     measure against).  `hacf_edit(text) -> text` adjusts the generated ha.cf (benchmarks
     use it for the timings of a comparison).  `nginx_init`: "el" (the default: stops like
@@ -194,8 +194,11 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
     `fencing`: each node gets a virtual BMC and pyha.cf `fence` lines for it (see
     `add_fencing`; "stonith_host": ha.cf stonith_host lines for cluster-glue instead);
     `broken_bmc_password` writes a wrong password into them (a BMC that
-    refuses every call, for the "broken device" drills).  `started`: the nodes whose daemon
+    refuses every call, for the "broken device" drills); `fence_action` off (a fenced node
+    stays off) or reboot (its BMC powers it on again).  `started`: the nodes whose daemon
     starts (default both; start-up fencing tests leave one node's daemon unstarted)."""
+    if fence_action not in FENCE_ACTIONS:
+        raise LabError("fence action must be one of %s, not %r" % (", ".join(FENCE_ACTIONS), fence_action))
     if nginx_init not in NGINX_INITS:
         raise LabError("nginx init script must be one of %s, not %r" % (", ".join(NGINX_INITS), nginx_init))
     say = progress or (lambda text: None)
@@ -226,8 +229,9 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
         kinds = {"HA1": peer_daemon, "HA2": daemon}
         if fencing:
             say("virtual BMCs (ipmi_sim) for HA1 and HA2; pyha.cf: fence_ipmilan lines, fence_delay %d, "
-                "fence_action off" % FENCE_DELAY_S)
-            add_fencing(lab, broken_bmc_password, kind="stonith_host" if fencing == "stonith_host" else "fence")
+                "fence_action %s, fence_check %s" % (FENCE_DELAY_S, fence_action, FENCE_CHECK))
+            add_fencing(lab, broken_bmc_password, kind="stonith_host" if fencing == "stonith_host" else "fence",
+                        action=fence_action)
         for name in NODES:
             if kinds[name] == "heartbeat":
                 # the tutorial's ipfail (ping arbitration for genuine heartbeat); a pyha
@@ -237,7 +241,7 @@ def up(prefix=DEFAULT_PREFIX, statedir=None, profile="tutorial", peer_daemon="py
         for name in (NODES if started is None else [n for n in NODES if n in started]):
             say("%s: starting %s" % (name, kinds[name]))
             start_daemon(lab.node(name), kinds[name])
-        _save_meta(lab, profile, kinds, nginx_init, fencing)
+        _save_meta(lab, profile, kinds, nginx_init, fencing, fence_action if fencing else None)
     except Exception:
         lab.down()
         raise
@@ -249,14 +253,18 @@ FENCE_DELAY_S = 5  # HA2 waits this long before fencing HA1 (the preferred node 
 # fencing): the fast profile's 2 s would fence a peer whose daemon merely starts a moment
 # later on a loaded machine.  Only a lone start waits for it.
 FENCE_INITDEAD_S = 6
+FENCE_ACTIONS = ("off", "reboot")
+FENCE_CHECK = "10s"  # the device check's period: a drill's broken BMC shows within seconds
 
 
-def add_fencing(lab, broken_password=False, kind="fence"):
+def add_fencing(lab, broken_password=False, kind="fence", action="off"):
     """A virtual BMC per node (`pyha.lab.bmcs`: ipmi_sim in the gateway's namespace, its
     chassis hook powers the lab node off and on) and, on both nodes, pyha.cf lines for the
-    real fence_ipmilan: one `fence` line per node, `fence_delay`, `fence_action off` (a
-    fenced lab node stays off until `pyha fence on`).  The BMCs live in the lab's
-    namespaces and state directory: `pyha lab down` removes them with the rest.
+    real fence_ipmilan: one `fence` line per node, `fence_delay`, `fence_action` (off: a
+    fenced lab node stays off until `pyha fence on`; reboot: its BMC powers it on again
+    and, like a machine without an init system, its services stay down) and `fence_check`.
+    The BMCs live in the lab's namespaces and state directory: `pyha lab down` removes
+    them with the rest.
     `kind` "stonith_host": heartbeat's way instead, ha.cf `stonith_host` lines for
     cluster-glue's external/ipmi (`bmcs.stonith_host_lines`), no `fence` lines."""
     from pyha.lab.bmcs import BMC_PASSWORD, attach_bmcs, fence_lines, stonith_host_lines
@@ -274,8 +282,8 @@ def add_fencing(lab, broken_password=False, kind="fence"):
     else:
         lines = fence_lines(lab, bmcs, password=password)
     text = "\n# pyha lab up --fencing: each node's virtual BMC (%s)\n%s\nfence_delay %d\n" \
-           "fence_action off\n" % ("ha.cf stonith_host" if kind == "stonith_host" else "fence_ipmilan",
-                                   "\n".join(lines), FENCE_DELAY_S)
+           "fence_action %s\nfence_check %s\n" % ("ha.cf stonith_host" if kind == "stonith_host" else "fence_ipmilan",
+                                                  "\n".join(lines), FENCE_DELAY_S, action, FENCE_CHECK)
     for name in NODES:
         path = lab.node(name).host_path("/etc/ha.d/pyha.cf")
         with open(path, "a") as f:
@@ -299,11 +307,11 @@ def _at_least_initdead(path, seconds):
         f.write(text)
 
 
-def _save_meta(lab, profile, kinds, nginx_init, fencing=False):
+def _save_meta(lab, profile, kinds, nginx_init, fencing=False, fence_action=None):
     import json
     with open(os.path.join(lab.statedir, "scenario.json"), "w") as f:
         json.dump({"profile": profile, "peer_daemon": kinds["HA1"], "daemons": kinds, "vip": VIP,
-                   "nginx_init": nginx_init, "fencing": bool(fencing)}, f)
+                   "nginx_init": nginx_init, "fencing": bool(fencing), "fence_action": fence_action}, f)
 
 
 def load_meta(lab):
