@@ -166,9 +166,9 @@ def drill(
     names: List[str] = typer.Argument(None, help="Drills to run (default: all in the lab, failover with --url). "
                                                  "Known: failover, restart, halt, kill, link-down, nic-down, "
                                                  "link-then-nic, failback, flap, loss, cold-start, "
-                                                 "service-kill; with a `pyha lab up --fencing` lab, "
+                                                 "service-kill; on a `pyha lab up --fencing` lab: "
                                                  "fence-links-cut and fence-broken-bmc (never run by "
-                                                 "default)."),
+                                                 "default), not halt, kill, link-then-nic."),
     prefix: str = typer.Option("pyhalab", "--prefix"),
     json_out: bool = typer.Option(False, "--json"),
     url: str = typer.Option(None, "--url", help="Real cluster: run on one of its nodes against this URL of the "
@@ -223,7 +223,7 @@ def drill(
                 typer.echo(drills.format_result(res))
     else:
         from pyha.lab import LabError, scenario
-        names = list(names or drills.DRILLS)
+        names = list(names or [])
         fencing = drills.fence_drills()
         for n in names:
             if n not in drills.DRILLS and n not in fencing:
@@ -234,12 +234,13 @@ def drill(
             fail(str(exc), "start the lab first: pyha lab up --profile fast%s"
                  % (" --fencing" if any(n in fencing for n in names) else ""), code=1)
             return
-        if any(n in fencing for n in names):
-            from pyha.drill.fencing import require_fencing
-            try:
-                require_fencing(scenario.load_meta(lab))
-            except drills.DrillError as exc:
-                fail("%s: %s" % (", ".join(n for n in names if n in fencing), exc), code=3)
+        meta = scenario.load_meta(lab)
+        # by default every classic drill this lab can run (a --fencing lab skips the ones it would fence)
+        names = names or [n for n in drills.DRILLS if drills.refusal(n, meta) is None]
+        for n in names:
+            why = drills.refusal(n, meta)
+            if why is not None:
+                fail(why, code=3)
         results = []
         for n in names:
             try:

@@ -76,6 +76,9 @@ def _assert_links_cut(res, action):
 
 
 def test_links_cut_then_broken_bmc(off_lab):
+    # a classic drill that would get HA1 fenced under it is refused here, before anything runs
+    code, results, out = drill(off_lab, "fence-links-cut", "kill")
+    assert code == 3 and results is None and "kill: this lab fences" in out, out
     code, results, out = drill(off_lab, "fence-links-cut", "fence-broken-bmc")
     assert results is not None and len(results) == 2, out
     cut, bmc = results

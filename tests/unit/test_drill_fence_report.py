@@ -126,3 +126,17 @@ def test_format_result_shows_the_fencing_figures():
         assert "  %-22s %s\n" % (label, value) in text + "\n", (label, text)
     res.check("extra", False)
     assert format_result(res).splitlines()[0].split() == ["drill", "fence-links-cut", "FAIL"]
+
+
+def test_refusal_which_drill_on_which_lab():
+    from pyha.drill.drills import DRILLS, FENCED_BY_DESIGN, refusal
+    plain = {"fencing": False, "daemons": {"HA1": "pyha", "HA2": "pyha"}}
+    fenced = {"fencing": True, "fence_action": "off", "daemons": {"HA1": "pyha", "HA2": "pyha"}}
+    for name in ("fence-links-cut", "fence-broken-bmc"):
+        assert "without --fencing" in refusal(name, plain)
+        assert refusal(name, fenced) is None
+    for name in DRILLS:
+        assert refusal(name, plain) is None
+        why = refusal(name, fenced)
+        assert (why is not None) == (name in FENCED_BY_DESIGN), name
+    assert "would fence HA1" in refusal("kill", fenced) and "fence-links-cut" in refusal("kill", fenced)
