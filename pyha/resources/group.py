@@ -153,8 +153,7 @@ class GroupRunner(object):
         if agent.kind == agents.KIND_IP:
             try:
                 spec = ipaddr.IpSpec.parse(agent.ip_spec())
-                present = ipaddr.is_present(spec)
-                ifname = ipaddr.add(spec)
+                ifname, present = ipaddr.ensure(spec)
             except (ipaddr.IpResourceError, OSError) as exc:
                 failed(str(exc))
                 return

@@ -21,6 +21,8 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from dataclasses import dataclass
 
+from pyha.resources import addrdump
+
 
 class IpResourceError(Exception):
     pass
@@ -119,38 +121,45 @@ def _netlink(ipr):
         own.close()
 
 
-def resolve(spec, ipr=None):
-    # type: (IpSpec, object) -> Tuple[str, int, int, str]
+def resolve(spec, ipr=None, addrs=None):
+    # type: (IpSpec, object, Optional[List[addrdump.Address]]) -> Tuple[str, int, int, str]
     """(ifname, ifindex, prefix, broadcast) for adding `spec` on this host.
 
     Like IPaddr: without an interface, the one whose existing subnet contains the VIP;
-    without a prefix, that subnet's prefix.
+    without a prefix, that subnet's prefix.  `addrs`: the host's addresses if the caller
+    has dumped them already (`ipr` is not needed any more, kept for callers).
     """
-    with _netlink(ipr) as ipr:
-        vip = ipaddress.IPv4Address(spec.ip)
-        ifname, prefix = spec.ifname, spec.prefix
-        if ifname is None or prefix is None:
-            for a in ipr.get_addr(family=socket.AF_INET):
-                net = ipaddress.IPv4Network("%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"]), strict=False)
-                if a.get_attr("IFA_ADDRESS") == spec.ip or vip not in net or net.prefixlen == 32:
-                    continue
-                name = a.get_attr("IFA_LABEL") or ""
-                name = name.split(":")[0]
-                if ifname is None or name == ifname:
-                    ifname = ifname or name
-                    prefix = prefix if prefix is not None else net.prefixlen
-                    break
-        if ifname is None:
-            raise IpResourceError("%s: no interface has a subnet containing %s; name one (%s/24/eth0)"
-                                  % (spec, spec.ip, spec.ip))
-        if prefix is None:
-            prefix = 32
-        idx = ipr.link_lookup(ifname=ifname)
-        if not idx:
-            raise IpResourceError("%s: interface %s does not exist" % (spec, ifname))
-        broadcast = spec.broadcast or str(ipaddress.IPv4Network("%s/%d" % (spec.ip, prefix), strict=False)
-                                          .broadcast_address)
-        return ifname, idx[0], prefix, broadcast
+    vip = ipaddress.IPv4Address(spec.ip)
+    ifname, prefix = spec.ifname, spec.prefix
+    if ifname is None or prefix is None:
+        for a in addrs if addrs is not None else addrdump.addresses():
+            net = ipaddress.IPv4Network("%s/%d" % (a.ip, a.prefixlen), strict=False)
+            if a.ip == spec.ip or vip not in net or net.prefixlen == 32:
+                continue
+            name = a.label.split(":")[0]
+            if ifname is None or name == ifname:
+                ifname = ifname or name
+                prefix = prefix if prefix is not None else net.prefixlen
+                break
+    if ifname is None:
+        raise IpResourceError("%s: no interface has a subnet containing %s; name one (%s/24/eth0)"
+                              % (spec, spec.ip, spec.ip))
+    if prefix is None:
+        prefix = 32
+    idx = _ifindex(ifname)
+    if idx is None:
+        raise IpResourceError("%s: interface %s does not exist" % (spec, ifname))
+    broadcast = spec.broadcast or str(ipaddress.IPv4Network("%s/%d" % (spec.ip, prefix), strict=False)
+                                      .broadcast_address)
+    return ifname, idx, prefix, broadcast
+
+
+def _ifindex(ifname):
+    # type: (str) -> Optional[int]
+    try:
+        return socket.if_nametoindex(ifname)
+    except (OSError, ValueError):
+        return None
 
 
 # IFNAMSIZ - 1: the kernel refuses longer address labels
@@ -174,11 +183,6 @@ def alias_label(ifname, used):
     return None
 
 
-def _labels(ipr, idx):
-    # type: (object, int) -> List[str]
-    return [a.get_attr("IFA_LABEL") or "" for a in ipr.get_addr(family=socket.AF_INET, index=idx)]  # type: ignore
-
-
 def _promote_secondaries(ifname):
     # type: (str) -> None
     path = "/proc/sys/net/ipv4/conf/%s/promote_secondaries" % ifname
@@ -192,58 +196,73 @@ def _promote_secondaries(ifname):
         pass  # read-only /proc/sys (container): best effort, status reports the risk
 
 
+def present_in(addrs, spec):
+    # type: (List[addrdump.Address], IpSpec) -> bool
+    """`spec`'s address is among `addrs` (on its interface, when it names one)."""
+    idx = _ifindex(spec.ifname) if spec.ifname is not None else None
+    if spec.ifname is not None and idx is None:
+        return False
+    return any(a.ip == spec.ip and (idx is None or a.index == idx) for a in addrs)
+
+
 def is_present(spec, ipr=None):
     # type: (IpSpec, object) -> bool
+    """The address is on this host (on its interface, when `spec` names one); `ipr`
+    is unused (one address dump of our own, see pyha.resources.addrdump)."""
+    return present_in(addrdump.addresses(), spec)
+
+
+def ensure(spec, ipr=None):
+    # type: (IpSpec, object) -> Tuple[str, bool]
+    """Add the VIP unless it is on its interface already: (the interface it is on,
+    whether `spec` was present before, as is_present says).  One address dump answers
+    both questions and the free alias label: a takeover of 100 addresses made three
+    dumps per address before, over a second (bench/bench_scale.py)."""
+    addrs = addrdump.addresses()
+    was = present_in(addrs, spec)
+    ifname, idx, prefix, broadcast = resolve(spec, addrs=addrs)
+    if any(a.ip == spec.ip and a.index == idx for a in addrs):
+        return ifname, was
+    _promote_secondaries(ifname)
+    extra = {}
+    # haresources' own `eth0:1` wins; otherwise the lowest free alias, as IPaddr does
+    label = spec.label or alias_label(ifname, [a.label for a in addrs if a.index == idx])
+    if label is not None:
+        extra["label"] = label
     with _netlink(ipr) as ipr:
-        for a in ipr.get_addr(family=socket.AF_INET, address=spec.ip):
-            if a.get_attr("IFA_ADDRESS") == spec.ip:
-                if spec.ifname is None:
-                    return True
-                links = ipr.get_links(a["index"])
-                if links and links[0].get_attr("IFLA_IFNAME") == spec.ifname:
-                    return True
-        return False
+        try:
+            ipr.addr("add", index=idx, address=spec.ip, prefixlen=prefix, broadcast=broadcast, **extra)
+        except Exception as exc:  # NetlinkError
+            raise IpResourceError("adding %s/%d to %s failed: %s" % (spec.ip, prefix, ifname, exc))
+    return ifname, was
 
 
 def add(spec, ipr=None):
     # type: (IpSpec, object) -> str
     """Add the VIP (idempotent); returns the interface name it landed on."""
-    with _netlink(ipr) as ipr:
-        ifname, idx, prefix, broadcast = resolve(spec, ipr)
-        if is_present(IpSpec(spec.ip, None, ifname), ipr):
-            return ifname
-        _promote_secondaries(ifname)
-        extra = {}
-        # haresources' own `eth0:1` wins; otherwise the lowest free alias, as IPaddr does
-        label = spec.label or alias_label(ifname, _labels(ipr, idx))
-        if label is not None:
-            extra["label"] = label
-        try:
-            ipr.addr("add", index=idx, address=spec.ip, prefixlen=prefix, broadcast=broadcast, **extra)
-        except Exception as exc:  # NetlinkError
-            raise IpResourceError("adding %s/%d to %s failed: %s" % (spec.ip, prefix, ifname, exc))
-        return ifname
+    return ensure(spec, ipr)[0]
 
 
 def remove(spec, ipr=None):
     # type: (IpSpec, object) -> bool
     """Remove the VIP wherever it is on this host; True if something was removed."""
+    mine = [a for a in addrdump.addresses() if a.ip == spec.ip]
+    if not mine:
+        return False
+    removed = False
     with _netlink(ipr) as ipr:
-        removed = False
-        for a in list(ipr.get_addr(family=socket.AF_INET, address=spec.ip)):
-            if a.get_attr("IFA_ADDRESS") != spec.ip:
-                continue
+        for a in mine:
             try:
-                ipr.addr("del", index=a["index"], address=spec.ip, prefixlen=a["prefixlen"])
+                ipr.addr("del", index=a.index, address=spec.ip, prefixlen=a.prefixlen)
                 removed = True
             except Exception as exc:  # NetlinkError: already gone is fine
                 if "No such" not in str(exc) and "Cannot assign" not in str(exc):
                     raise IpResourceError("removing %s failed: %s" % (spec.ip, exc))
-        return removed
+    return removed
 
 
 def held_addresses(specs):
     # type: (List[IpSpec]) -> List[str]
-    """Which of `specs` are configured on this host right now."""
-    with _netlink(None) as ipr:
-        return [s.ip for s in specs if is_present(IpSpec(s.ip), ipr)]
+    """Which of `specs` are configured on this host right now (one address dump)."""
+    addrs = addrdump.addresses()
+    return [s.ip for s in specs if present_in(addrs, IpSpec(s.ip))]
