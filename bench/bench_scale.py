@@ -4,13 +4,16 @@
 The lab's haresources is replaced on both nodes by 100 addresses 192.0.2.10-109/24 on
 eth0 (`IPaddr::ADDR/24/eth0`, genuine heartbeat runs one IPaddr script per address), in
 (a) 10 groups of 10 or (b) one group of 100, preferred node HA1, keepalive 1 s /
-deadtime 5 s (bench_failover's timings).  Two transitions per round:
+deadtime 5 s (bench_failover's timings).  Two transitions per round, each moving all
+100 addresses from the node holding them to the other:
 
-  takeover   HA1 powered off (every process SIGKILLed, links down: bench_failover's
-             `halt`); t0 = the moment HA2's log says "node ha1: is dead"
-  hand-over  `pyha standby` / `hb_standby all` on HA1; t0 = the command
+  hand-over  `pyha standby` / `hb_standby all` on the holder; t0 = the command
+  takeover   the new holder powered off (every process SIGKILLed, links down:
+             bench_failover's `halt`); t0 = the moment the survivor's log says
+             "node NAME: is dead"
 
-The client namespace watches with one AF_PACKET socket on its eth0 (no process spawn):
+Between rounds the dead node is powered on again and its daemon started (the groups go
+back to HA1, auto_failback on).  The client namespace watches with one AF_PACKET socket on its eth0 (no process spawn):
 it sends an ARP who-has for every address not yet answered by HA2's MAC every 20 ms and
 records every ARP frame.  Printed from t0: when ALL 100 addresses answered from HA2
 ("all answer"), when every address had been announced by at least one gratuitous ARP from
@@ -48,7 +51,6 @@ CLIENT = "192.0.2.8"  # the lab's client (pyha.lab.spec.reference_spec)
 ETH_P_ARP = 0x0806
 PROBE_EVERY = 0.02
 QUIET_END = 2.0  # the burst is over once no GARP was seen for this long (and all answer)
-DEAD_RE = re.compile(r"node ha1: is dead")
 
 
 def hacf_timings(text):
@@ -154,10 +156,11 @@ class ArpWatch(object):
 
 
 class LogWatch(object):
-    """Time (monotonic) at which a line matching DEAD_RE appeared in a file (polled every 5 ms)."""
+    """Time (monotonic) at which a line matching `pattern` appeared in a file (polled every 5 ms)."""
 
-    def __init__(self, path, on_seen=None):
+    def __init__(self, path, pattern, on_seen=None):
         self.path = path
+        self.pattern = pattern
         self.on_seen = on_seen
         self.value = None  # what on_seen returned
         self.offset = os.path.getsize(path) if os.path.exists(path) else 0
@@ -178,7 +181,7 @@ class LogWatch(object):
             except OSError:
                 chunk = ""
             buf += chunk
-            if DEAD_RE.search(buf):
+            if self.pattern.search(buf):
                 seen = time.monotonic()
                 if self.on_seen is not None:
                     self.value = self.on_seen()
@@ -284,59 +287,70 @@ def measure(watch, ha2, ha2_mac, t0, limit):
     return row
 
 
-def takeover(lab, cluster, watch, limit):
-    ha1, ha2 = lab.node("HA1"), lab.node("HA2")
-    ha2_mac = node_mac(ha2)
+OTHER = {"HA1": "HA2", "HA2": "HA1"}
+
+
+def handover(lab, kind, watch, giver, limit):
+    """`standby` on `giver` (holding all): everything moves to the other node."""
+    taker = lab.node(OTHER[giver])
+    mac = node_mac(taker)
+    watch.arm(mac)
+    cpu0 = ns_cpu(taker.init_pid)
+    t0 = time.monotonic()
+    if kind == "heartbeat":
+        lab.node(giver).exec(["/usr/share/heartbeat/hb_standby", "all"], timeout=30)
+    else:
+        scenario.run_pyha(lab.node(giver), "standby")
+    row = measure(watch, taker, mac, t0, limit)
+    watch.disarm()
+    row["cpu_s"] = round(row.pop("cpu_end") - cpu0, 2)
+    return row
+
+
+def takeover(lab, watch, victim, limit):
+    """`victim` (holding all) loses power: the other node takes everything over."""
+    survivor = lab.node(OTHER[victim])
+    mac = node_mac(survivor)
+
     def detected():
         # ask for the addresses and count CPU only from detection: 5,000 ARP requests a
-        # second during the dead time would load HA2 (pyha reads ARP for its conflict watch)
-        watch.arm(ha2_mac)
-        return ns_cpu(ha2.init_pid)
-    logw = LogWatch(ha2.host_path("/var/log/ha-log"), detected)
+        # second during the dead time would load the survivor (pyha reads ARP for its
+        # conflict watch)
+        watch.arm(mac)
+        return ns_cpu(survivor.init_pid)
+    logw = LogWatch(survivor.host_path("/var/log/ha-log"), re.compile(r"node %s: is dead" % victim.lower()),
+                    detected)
     try:
         t_kill = time.monotonic()
-        ha1.power_off()
+        lab.node(victim).power_off()
         drills.wait_for(lambda: logw.seen is not None, 30, step=0.01)
     finally:
         logw.close()
     if logw.seen is None:
         watch.disarm()
-        raise drills.DrillError("HA2 never logged that ha1 is dead")
+        raise drills.DrillError("%s never logged that %s is dead" % (survivor.name, victim.lower()))
     t0, cpu0 = logw.seen, logw.value
-    row = measure(watch, ha2, ha2_mac, t0, limit)
+    row = measure(watch, survivor, mac, t0, limit)
     watch.disarm()
     row["detection_s"] = round(t0 - t_kill, 3)
     row["cpu_s"] = round(row.pop("cpu_end") - cpu0, 2)
-    # back: HA1 boots, its daemon starts, the groups fail back (auto_failback on)
-    ha1.power_on()
-    scenario.setup_web(ha1, cluster.nginx_init)
-    scenario.start_nginx(ha1)
-    cluster.start_daemon("HA1")
-    if not wait_all_on(ha1, 180):
-        raise drills.DrillError("the addresses did not fail back to HA1")
     return row
 
 
-def handover(lab, cluster, kind, watch, limit):
-    ha1, ha2 = lab.node("HA1"), lab.node("HA2")
-    ha2_mac = node_mac(ha2)
-    watch.arm(ha2_mac)
-    cpu0 = ns_cpu(ha2.init_pid)
-    t0 = time.monotonic()
-    if kind == "heartbeat":
-        ha1.exec(["/usr/share/heartbeat/hb_standby", "all"], timeout=30)
-    else:
-        scenario.run_pyha(ha1, "standby")
-    row = measure(watch, ha2, ha2_mac, t0, limit)
-    watch.disarm()
-    row["cpu_s"] = round(row.pop("cpu_end") - cpu0, 2)
-    if kind == "heartbeat":
-        ha1.exec(["/usr/share/heartbeat/hb_takeover", "all"], timeout=30)
-    else:
-        scenario.run_pyha(ha1, "takeover")
-    if not wait_all_on(ha1, 180):
-        raise drills.DrillError("the addresses did not go back to HA1 after takeover")
-    return row
+def revive(lab, cluster, dead, limit):
+    """Between rounds: power `dead` on again and start its daemon; returns the holder of
+    all addresses once one node holds them all (HA1 with auto_failback on)."""
+    node = lab.node(dead)
+    node.power_on()
+    scenario.setup_web(node, cluster.nginx_init)
+    scenario.start_nginx(node)
+    cluster.start_daemon(dead)
+    time.sleep(5.0)  # let the pair settle (failback, if any, starts)
+    holder = drills.wait_for(lambda: next((n for n in scenario.NODES if len(held(lab.node(n))) == len(ADDRESSES)
+                                           and not held(lab.node(OTHER[n]))), None), limit, step=0.5)
+    if holder is None:
+        raise drills.DrillError("no node holds all addresses after %s came back" % dead)
+    return holder
 
 
 def save_log(lab, directory, name):
@@ -355,9 +369,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--layouts", default="10x10,1x100")
     ap.add_argument("--daemons", default="pyha,heartbeat")
-    ap.add_argument("--drills", default="takeover,handover")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--limit", type=float, default=90.0, help="seconds to wait for all addresses")
+    ap.add_argument("--limit", type=float, default=300.0, help="seconds to wait for all addresses")
     ap.add_argument("--logs", help="keep HA2's ha-log of each drill in this directory")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -370,42 +383,51 @@ def main():
             lab, cluster = build(kind, layout)
             watch = ArpWatch("/run/netns/" + lab.node("client").netns, CLIENT)
             try:
+                holder, dead = "HA1", None
                 for i in range(args.rounds):
-                    for drill in args.drills.split(","):
+                    if dead is not None:
+                        holder, dead = revive(lab, cluster, dead, args.limit), None
+                    for drill in ("handover", "takeover"):
                         try:
                             if drill == "takeover":
-                                row = takeover(lab, cluster, watch, args.limit)
+                                row = takeover(lab, watch, holder, args.limit)
                             else:
-                                row = handover(lab, cluster, kind, watch, args.limit)
+                                row = handover(lab, kind, watch, holder, args.limit)
                         except drills.DrillError as exc:
                             row = {"error": str(exc)}
-                        row.update({"setup": label, "drill": drill, "round": i + 1})
+                        row.update({"setup": label, "drill": drill, "round": i + 1, "from": holder})
+                        rows.append(row)
                         if args.logs:
                             save_log(lab, args.logs, "%s-%s-%s-%d" % (kind, layout, drill, i + 1))
-                        rows.append(row)
                         if not args.json:
-                            print("  %-16s %-9s round %d: detection %s, all answer %s, all GARPed %s, last GARP "
-                                  "%s (%s GARPs), CPU %s s%s" % (
-                                      label, drill, i + 1, fmt(row.get("detection_s")), fmt(row.get("all_answer_s")),
-                                      fmt(row.get("all_garped_s")), fmt(row.get("last_garp_s")), row.get("garps"),
-                                      row.get("cpu_s"), "  ERROR %s" % row["error"] if "error" in row else ""),
-                                  flush=True)
+                            print("  %-16s %-9s round %d (from %s): detection %s, all answer %s, all GARPed %s, "
+                                  "last GARP %s (%s GARPs), CPU %s s%s" % (
+                                      label, drill, i + 1, holder, fmt(row.get("detection_s")),
+                                      fmt(row.get("all_answer_s")), fmt(row.get("all_garped_s")),
+                                      fmt(row.get("last_garp_s")), row.get("garps"), row.get("cpu_s"),
+                                      "  ERROR %s" % row["error"] if "error" in row else ""), flush=True)
                         if "error" in row:
                             break
+                        if drill == "takeover":
+                            dead = holder
+                        holder = OTHER[holder]
+                    else:
+                        continue
+                    break
             finally:
                 watch.close()
                 scenario.down(PREFIX)
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("\n100 addresses on eth0; keepalive 1 s / deadtime 5 s; times from detection (takeover: HA2 logs "
-          "'node ha1: is dead'; hand-over: the standby command); median over %d round(s)" % args.rounds)
+    print("\n100 addresses on eth0; keepalive 1 s / deadtime 5 s; times from detection (takeover: the survivor "
+          "logs 'node X: is dead'; hand-over: the standby command); median over %d round(s)" % args.rounds)
     print("%-16s %-9s %12s %12s %12s %9s %8s" % ("setup", "drill", "all answer", "all GARPed", "last GARP",
                                                  "GARPs", "CPU s"))
     med = {}
     for layout in args.layouts.split(","):
         for kind in args.daemons.split(","):
-            for drill in args.drills.split(","):
+            for drill in ("handover", "takeover"):
                 sel = [r for r in rows if r["setup"] == "%s %s" % (kind, layout) and r["drill"] == drill
                        and "error" not in r]
                 if not sel:
@@ -420,7 +442,7 @@ def main():
                     fmt(m("last_garp_s")), fmt(m("garps")), fmt(m("cpu_s"))))
     print("\nratios pyha / heartbeat (all answer):")
     for layout in args.layouts.split(","):
-        for drill in args.drills.split(","):
+        for drill in ("handover", "takeover"):
             a, b = med.get(("pyha", layout, drill)), med.get(("heartbeat", layout, drill))
             if a and b:
                 print("  %-6s %-9s x%.3f (%.3f s vs %.3f s)" % (layout, drill, a / b, a, b))
