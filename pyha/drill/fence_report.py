@@ -32,8 +32,8 @@ def fence_outcome(samples, state, since=0.0, nodes=None):
     # type: (Sequence[Sample], str, float, Optional[Sequence[str]]) -> Tuple[Optional[float], Optional[float], Optional[str]]
     """(call started, call ended in `state`, the node that fenced): the first sample at or
     after `since` where a node's fencing is "fencing", then the first where that node's
-    is `state` ("fenced" or "failed").  A state left from an earlier episode (a daemon
-    keeps "fenced" after its peer came back) never counts: only a call seen running."""
+    is `state` ("fenced" or "failed").  A state left from an earlier episode ("fenced"
+    until the peer is heard again) never counts: only a call seen running."""
     for t, views in samples:
         if t < since:
             continue

@@ -196,3 +196,20 @@ def test_pyha_status_shows_why_nothing_is_taken_over():
            "exit 1: Failed: Unable to obtain correct plug status; retrying in 5 s; not taking over (attempt 1))" in text
     assert format_transition({"kind": "FenceStateChanged", "node": "ha1", "old": "fencing", "new": "failed",
                               "reason": "x"}) == "fencing of ha1: fencing -> failed (x)"
+
+
+def test_a_fenced_peer_that_runs_again_is_no_longer_shown_fenced():
+    # Seen by the fencing drills: after the fenced node booted and rejoined, `pyha status`
+    # still said "fenced" (with no fenced_at) for good.
+    c = Cluster(node_opts=fencing(2.0))
+    c.crash(30, "ha1", resources="stay")
+    c.run_until(50)
+    assert c.snapshot("ha2")["fencing"]["state"] == "fenced"
+    c.restart(60, "ha1")
+    c.run_until(80)
+    fence = c.snapshot("ha2")["fencing"]
+    assert fence["state"] == "idle" and fence["fenced_at"] is None, fence
+    assert fence["reason"].startswith("ha1 is back (") and fence["reason"].endswith(") after it was fenced")
+    states = [a.new for _, a in c.actions("ha2", FenceStateChanged)]
+    assert states == ["delaying", "fencing", "fenced", "idle"]
+    assert len(fence_calls(c, "ha2")) == 1 and len(c.holders()) == 1

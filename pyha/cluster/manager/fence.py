@@ -261,6 +261,10 @@ class FenceGate(object):
             self.answered = True
             m._log(WARNING, "%s answers again (%s) while the fence call runs: the device's result decides" % (
                 m.peer, why))
+        elif self.state == F_FENCED:
+            # The episode is over: status must not say "fenced" of a node that runs again.
+            self._to(F_IDLE, "%s is back (%s) after it was fenced" % (m.peer, why))
+            m._log(INFO, self.reason or "")
 
     def on_fenced(self, ev, now):
         # type: (Any, float) -> None
