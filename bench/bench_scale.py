@@ -78,6 +78,8 @@ class ArpWatch(object):
             _setns(target)
             try:
                 self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+                # our own requests come back too (skipped below); a burst must not overflow it
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
                 self.sock.bind((ifname, ETH_P_ARP))
             finally:
                 _setns(own)
@@ -109,13 +111,13 @@ class ArpWatch(object):
         self.sock.settimeout(0.2)
         while not self._stop.is_set():
             try:
-                data = self.sock.recv(128)
+                data, where = self.sock.recvfrom(128)
             except socket.timeout:
                 continue
             except OSError:
                 return
             t = time.monotonic()
-            if len(data) < 42:
+            if len(data) < 42 or where[2] == socket.PACKET_OUTGOING:
                 continue
             op, sha, spa, tha, tpa = struct.unpack("!6x6x2x6xH6s4s6s4s", data[:42])
             spa_s, tpa_s = socket.inet_ntoa(spa), socket.inet_ntoa(tpa)
@@ -266,17 +268,20 @@ def build(daemon, layout):
     return lab, cluster
 
 
-def measure(watch, ha2, ha2_mac, t0, limit):
-    """Wait for all addresses answered from HA2 and the GARP burst to end; the figures from t0."""
+def measure(watch, ha2, ha2_mac, t0, limit, since=None):
+    """Wait for all addresses answered from HA2 and the GARP burst to end; the figures from
+    t0.  GARPs are counted from `since` (default t0): a takeover's first ones may leave
+    before the detection line is read from the log."""
+    since = t0 if since is None else since
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        g = watch.garps(ha2_mac, t0)
+        g = watch.garps(ha2_mac, since)
         last = max((max(v) for v in g.values()), default=t0)
         if len(watch.answered) == len(ADDRESSES) and time.monotonic() - last > QUIET_END:
             break
         time.sleep(0.1)
     cpu_end = ns_cpu(ha2.init_pid)
-    g = watch.garps(ha2_mac, t0)
+    g = watch.garps(ha2_mac, since)
     answered = dict(watch.answered)
     row = {"answered": len(answered), "garped": len(g),
            "all_answer_s": round(max(answered.values()) - t0, 3) if len(answered) == len(ADDRESSES) else None,
@@ -330,7 +335,7 @@ def takeover(lab, watch, victim, limit):
         watch.disarm()
         raise drills.DrillError("%s never logged that %s is dead" % (survivor.name, victim.lower()))
     t0, cpu0 = logw.seen, logw.value
-    row = measure(watch, survivor, mac, t0, limit)
+    row = measure(watch, survivor, mac, t0, limit, since=t_kill)
     watch.disarm()
     row["detection_s"] = round(t0 - t_kill, 3)
     row["cpu_s"] = round(row.pop("cpu_end") - cpu0, 2)
@@ -439,7 +444,7 @@ def main():
                 med[(kind, layout, drill)] = m("all_answer_s")
                 print("%-16s %-9s %12s %12s %12s %9s %8s" % (
                     "%s %s" % (kind, layout), drill, fmt(m("all_answer_s")), fmt(m("all_garped_s")),
-                    fmt(m("last_garp_s")), fmt(m("garps")), fmt(m("cpu_s"))))
+                    fmt(m("last_garp_s")), str(m("garps")), fmt(m("cpu_s"))))
     print("\nratios pyha / heartbeat (all answer):")
     for layout in args.layouts.split(","):
         for drill in ("handover", "takeover"):
