@@ -1,8 +1,8 @@
 """`monitor` lines run by the real daemon (issue 14): in the reference scenario (`pyha
 init --service nginx` over SSH writes `monitor nginx ... url=http://VIP/` into pyha.cf),
 the holder checks nginx every 2 s and the standby does not; SIGKILL of every nginx process
-on the holder shows as a failed check in `pyha status` and the log, and nginx, restarted
-by the daemon, as a passing one (restart and hand-over in detail:
+on the holder shows as a failed check in the log and in `pyha status`'s failures in the
+window, and nginx, restarted by the daemon, as a passing one (restart and hand-over in detail:
 test_service_health_lab.py).
 """
 
@@ -28,7 +28,7 @@ def lab(lab_prefix):
 
 def monitor(lab, node):
     r = scenario.run_pyha(lab.node(node), "status", "--json", timeout=30)
-    if r.returncode != 0:
+    if r.returncode not in (0, 1):  # 1: degraded (a failing check is one reason), still answered
         return None
     return (json.loads(r.stdout).get("monitors") or {}).get("nginx")
 
@@ -53,16 +53,20 @@ def test_the_holder_checks_nginx_and_reports_a_killed_one(lab):
     # group, inside the lab node), the daemon left alive
     r = lab.node("HA1").exec(["sh", "-c", "kill -KILL -$(cat /run/nginx.pid)"], timeout=10)
     assert r.returncode == 0, r.stderr
-    assert scenario.wait_for(lambda: (monitor(lab, "HA1") or {}).get("ok") is False, 6), monitor(lab, "HA1")
-    m = monitor(lab, "HA1")
-    assert m["detail"] in ("nginx status: status exit 1 (dead, pid file left)",
-                           "GET http://%s/: connection refused" % scenario.VIP), m
-    assert m["failed_in_a_row"] >= 1 and m["failures_in_window"] >= 1
-    assert "monitor nginx (group %s): check failed (1 in a row" % m["group"] in log_text(lab, "HA1")
+    # The failed check is seen in the log, which keeps it: `ok` False in `pyha status` lasts
+    # only until the check after the daemon's restart (2 s), and one `pyha status` can take
+    # longer than that on a loaded machine (CI once missed it).
+    failed = "monitor nginx (group %s): check failed (1 in a row, 1 in 5 min): " % scenario.VIP_SPEC
+    assert scenario.wait_for(lambda: failed in log_text(lab, "HA1"), 6), log_text(lab, "HA1")[-2000:]
+    detail = log_text(lab, "HA1").split(failed, 1)[1].splitlines()[0]
+    assert detail in ("nginx status: status exit 1 (dead, pid file left)",
+                      "GET http://%s/: connection refused" % scenario.VIP), detail
+    assert monitor(lab, "HA1")["failures_in_window"] >= 1  # kept for the window (5 min)
 
     # the daemon restarts it in place (restarts=1)
     assert scenario.wait_for(lambda: (monitor(lab, "HA1") or {}).get("ok") is True, 20), monitor(lab, "HA1")
-    assert "monitor nginx (group %s): passes again after" % m["group"] in log_text(lab, "HA1")
+    assert scenario.wait_for(lambda: "monitor nginx (group %s): passes again after" % scenario.VIP_SPEC
+                             in log_text(lab, "HA1"), 10)
     text = scenario.run_pyha(lab.node("HA1"), "status", timeout=30).stdout
     assert "monitor nginx" in text and "ok " in text
 
