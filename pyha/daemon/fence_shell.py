@@ -295,15 +295,6 @@ def start_fence_shell(loop, cf, pyhacf, manager_config, feed):
     return shell
 
 
-def fencing_signature(cf, pyhacf):
-    # type: (Any, Any) -> Tuple[Any, ...]
-    """Everything fencing reads from the two files (a reload compares it)."""
-    settings = pyhacf.settings if pyhacf is not None else None
-    fences = tuple((e.value, e.lineno) for e in settings.entries("fence")) if settings is not None else ()
-    get = settings.get if settings is not None else (lambda name: None)
-    return (tuple(cf.stonith), fences, get("fence_delay"), get("fence_action"), get("fence_check"))
-
-
 def reload_fencing(loop, shell, cf, pyhacf, local, peer, preferred, feed_core, fence_state, feed):
     # type: (Any, Optional[FenceShell], Any, Any, str, str, Optional[str], Callable[[Any], Any], Callable[[], Any], Callable[[Any], Any]) -> Optional[FenceShell]
     """Apply reloaded fencing settings (ha.cf `cf`, pyha.cf `pyhacf`); returns the shell

@@ -463,6 +463,15 @@ def drill_flap(cluster, obs, res):
     _no_takeover(res, obs, t0)
 
 
+def both_ways(node, rule, on, what):
+    """Insert (`on`) or delete an iptables `rule` in `node`'s INPUT and OUTPUT chains; a
+    failed insert is a DrillError naming `what`."""
+    for chain in ("INPUT", "OUTPUT"):
+        r = node.exec(["iptables", "-I" if on else "-D", chain] + rule, timeout=20)
+        if on and r.returncode != 0:
+            raise DrillError("cannot %s: %s" % (what, r.stderr.strip()))
+
+
 def drill_loss(cluster, obs, res):
     """30% of heartbeat packets lost in both directions on both links for 10 s (iptables
     `statistic`: this kernel has no netem): no false failover, no outage."""
@@ -470,16 +479,12 @@ def drill_loss(cluster, obs, res):
     rule = ["-p", "udp", "--dport", "694", "-m", "statistic", "--mode", "random", "--probability", "0.3",
             "-j", "DROP"]
     node = cluster.node("HA1")
-    for chain in ("INPUT", "OUTPUT"):
-        r = node.exec(["iptables", "-I", chain] + rule, timeout=20)
-        if r.returncode != 0:
-            raise DrillError("cannot install the loss rule: %s" % r.stderr.strip())
+    both_ways(node, rule, True, "install the loss rule")
     t0 = time.monotonic()
     try:
         time.sleep(10.0)
     finally:
-        for chain in ("INPUT", "OUTPUT"):
-            node.exec(["iptables", "-D", chain] + rule, timeout=20)
+        both_ways(node, rule, False, "remove the loss rule")
     time.sleep(dead + 1)
     _no_takeover(res, obs, t0)
 

@@ -26,7 +26,7 @@ from typing import Any, Dict, List
 
 from pyha.drill import fence_report as fr
 from pyha.drill import report
-from pyha.drill.drills import DrillError, _failback, wait_for
+from pyha.drill.drills import DrillError, _failback, both_ways, wait_for
 from pyha.lab import scenario
 from pyha.lab.topology import Lab
 
@@ -99,16 +99,13 @@ def _fresh(cluster):
 
 
 def _cut(node, on):
-    for chain in ("INPUT", "OUTPUT"):
-        r = node.exec(["iptables", "-I" if on else "-D", chain] + CUT, timeout=20)
-        if on and r.returncode != 0:
-            raise DrillError("cannot cut the heartbeat links: %s" % r.stderr.strip())
+    both_ways(node, CUT, on, "cut the heartbeat links")
 
 
 def _preferred(watch):
     # type: (FenceWatch) -> str
     """The node that fences at once (fence_delay 0): it must be the one that survives."""
-    # "fenced" is what a daemon keeps showing after its fenced peer came back
+    # "fenced": the state a daemon shows until its fenced peer speaks again
     ok = wait_for(lambda: all(watch.last(n).get("fence") in ("idle", "fenced") for n in scenario.NODES), 15)
     if not ok:
         raise DrillError("fencing is under way on a node: %s"

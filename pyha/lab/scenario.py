@@ -296,15 +296,15 @@ def add_fencing(lab, broken_password=False, kind="fence", action="off"):
 def _at_least_initdead(path, seconds):
     # type: (str, int) -> None
     """ha.cf's initdead raised to `seconds` (kept when it is longer)."""
-    import re
     from pyha.config.hacf import HaCf
+    from pyha.config.hacf_doc import Document
     if (HaCf.load(path).initdead_ms or 0) >= seconds * 1000:
         return
     with open(path) as f:
-        text = f.read()
-    text = re.sub(r"(?m)^initdead[ \t]+\S+[ \t]*$", "", text) + "initdead %d\n" % seconds
+        doc = Document.parse(f.read(), path)
+    doc.set("initdead", seconds)
     with open(path, "w") as f:
-        f.write(text)
+        f.write(doc.render())
 
 
 def _save_meta(lab, profile, kinds, nginx_init, fencing=False, fence_action=None):

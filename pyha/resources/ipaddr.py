@@ -121,13 +121,13 @@ def _netlink(ipr):
         own.close()
 
 
-def resolve(spec, ipr=None, addrs=None):
-    # type: (IpSpec, object, Optional[List[addrdump.Address]]) -> Tuple[str, int, int, str]
+def resolve(spec, addrs=None):
+    # type: (IpSpec, Optional[List[addrdump.Address]]) -> Tuple[str, int, int, str]
     """(ifname, ifindex, prefix, broadcast) for adding `spec` on this host.
 
     Like IPaddr: without an interface, the one whose existing subnet contains the VIP;
     without a prefix, that subnet's prefix.  `addrs`: the host's addresses if the caller
-    has dumped them already (`ipr` is not needed any more, kept for callers).
+    has dumped them already.
     """
     vip = ipaddress.IPv4Address(spec.ip)
     ifname, prefix = spec.ifname, spec.prefix
@@ -205,10 +205,10 @@ def present_in(addrs, spec):
     return any(a.ip == spec.ip and (idx is None or a.index == idx) for a in addrs)
 
 
-def is_present(spec, ipr=None):
-    # type: (IpSpec, object) -> bool
-    """The address is on this host (on its interface, when `spec` names one); `ipr`
-    is unused (one address dump of our own, see pyha.resources.addrdump)."""
+def is_present(spec):
+    # type: (IpSpec) -> bool
+    """The address is on this host (on its interface, when `spec` names one): one
+    address dump of our own (pyha.resources.addrdump)."""
     return present_in(addrdump.addresses(), spec)
 
 

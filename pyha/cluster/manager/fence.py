@@ -229,6 +229,11 @@ class FenceGate(object):
         else:
             self._call("%s: fencing it with %s before %s" % (head, self.device, taking))
 
+    def _held_back(self):
+        # type: () -> str
+        """What the episode keeps us from taking, after "not taking" / "before taking"."""
+        return "any group (start-up fencing)" if self.startup else "over"
+
     def _dropped(self, reason, level):
         # type: (str, int) -> None
         """The episode ends without a takeover; a start-up one lets the start-up rules go on."""
@@ -297,8 +302,7 @@ class FenceGate(object):
             return
         self.due = now + self.retry_s
         reason = "fencing %s failed: %s; retrying in %g s; not taking %s (attempt %d)" % (
-            m.peer, self.last_error, self.retry_s, "any group (start-up fencing)" if self.startup else "over",
-            self.attempts)
+            m.peer, self.last_error, self.retry_s, self._held_back(), self.attempts)
         self._to(F_FAILED, reason)
         m._decide(reason, ERROR)
 
@@ -317,7 +321,7 @@ class FenceGate(object):
             return
         if self.state == F_DELAYING:
             self._call("fence_delay over: fencing %s with %s before taking %s" % (
-                m.peer, self.device, "any group (start-up fencing)" if self.startup else "over"))
+                m.peer, self.device, self._held_back()))
         else:
             self._call("fencing %s with %s again (attempt %d; last: %s)" % (
                 m.peer, self.device, self.attempts + 1, self.last_error))
